@@ -1,0 +1,173 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using MailActors.Core;
+
+namespace MailActors.Cluster.Mailboxes;
+
+/// <summary>
+/// One user's mailbox: a persistent, cluster-sharded actor that owns all of that user's state.
+/// Writes are pipelined: events are applied to memory at once and persisted asynchronously
+/// (the journal batches many mailboxes' events into one fsync); replies go out only from the
+/// persist callback, and reads are deferred until earlier writes are durable, so nobody is
+/// ever told about a change that could still be lost. A failed write stops the actor and the
+/// next command recovers it from the journal.
+/// </summary>
+public sealed class MailboxActor : UntypedPersistentActor
+{
+    private readonly MailboxId _mailbox;
+    private readonly MailboxSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private MailboxState _state;
+    private int _eventsSinceSnapshot;
+    private int _pending;
+
+    public MailboxActor(MailboxId mailbox, MailboxSettings settings)
+    {
+        _mailbox = mailbox;
+        _settings = settings;
+        _state = new MailboxState(mailbox);
+        PersistenceId = PersistenceIdFor(mailbox);
+    }
+
+    public static Props Props(MailboxId mailbox, MailboxSettings settings) =>
+        Akka.Actor.Props.Create(() => new MailboxActor(mailbox, settings));
+
+    public static string PersistenceIdFor(MailboxId mailbox) => "mailbox-" + mailbox.Value;
+
+    public override string PersistenceId { get; }
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: MailboxSnapshot snapshot }:
+                _state = MailboxState.FromSnapshot(snapshot);
+                break;
+            case IMailboxEvent e:
+                _state.Apply(e);
+                _eventsSinceSnapshot++;
+                break;
+            case RecoveryCompleted:
+                if (_state.IsRegistered) Context.SetReceiveTimeout(_settings.PassivateAfter);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case IMailboxQuery query:
+                if (!_state.IsRegistered) RejectUnknown();
+                else ReplyAfterPendingWrites(_state.Query(query));
+                break;
+            case IMailboxCommand command:
+                Handle(command);
+                break;
+            case SaveSnapshotSuccess saved:
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure failed:
+                _log.Warning(failed.Cause, "snapshot of {0} failed; recovery replays more events until the next one", _mailbox);
+                break;
+            case DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            case ReceiveTimeout:
+                Context.Parent.Tell(new Passivate(StopMailbox.Instance));
+                break;
+            case StopMailbox:
+                // Let in-flight writes finish and answer before the actor goes.
+                if (_pending > 0) DeferAsync(StopMailbox.Instance, _ => Context.Stop(Self));
+                else Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Handle(IMailboxCommand command)
+    {
+        if (!_state.IsRegistered && command is not RegisterMailbox)
+        {
+            RejectUnknown();
+            return;
+        }
+        var decision = _state.Decide(command, _settings.Clock.GetUtcNow());
+        if (decision.Events.Count == 0)
+        {
+            ReplyAfterPendingWrites(decision.Reply);
+            return;
+        }
+
+        foreach (var e in decision.Events) _state.Apply(e);
+        _pending++;
+        _eventsSinceSnapshot += decision.Events.Count;
+        var sender = Sender;
+        var last = decision.Events[^1];
+        var snapshotDue = _eventsSinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.MessageCount / 20);
+        if (snapshotDue)
+        {
+            // PersistAll (not async) runs after every earlier write and holds back new commands,
+            // so at its callback memory equals the journal: a consistent point to snapshot.
+            PersistAll(decision.Events, e =>
+            {
+                if (!ReferenceEquals(e, last)) return;
+                _pending--;
+                sender.Tell(decision.Reply);
+                SaveSnapshot(_state.ToSnapshot());
+                _eventsSinceSnapshot = 0;
+            });
+        }
+        else
+        {
+            PersistAllAsync(decision.Events, e =>
+            {
+                if (!ReferenceEquals(e, last)) return;
+                _pending--;
+                sender.Tell(decision.Reply);
+            });
+        }
+        if (command is RegisterMailbox) Context.SetReceiveTimeout(_settings.PassivateAfter);
+    }
+
+    private void ReplyAfterPendingWrites(IMailboxReply reply)
+    {
+        if (_pending == 0)
+        {
+            Sender.Tell(reply);
+            return;
+        }
+        var sender = Sender;
+        DeferAsync(reply, r => sender.Tell(r));
+    }
+
+    /// <summary>A mailbox that was never registered: answer, persist nothing, and leave memory.</summary>
+    private void RejectUnknown()
+    {
+        Sender.Tell(new MailboxError(MailboxErrorCode.NoSuchMailbox, $"no such mailbox: {_mailbox}"));
+        Context.Parent.Tell(new Passivate(StopMailbox.Instance));
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // Memory already holds the rejected event; restart so state is rebuilt from the journal.
+        _log.Error(cause, "journal rejected event {0} of {1}; restarting from the journal", @event.GetType().Name, _mailbox);
+        throw new InvalidOperationException($"event rejected by the journal for {_mailbox}", cause);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "journal write failed for {0}; the mailbox stops and recovers on its next command", _mailbox);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+}
+
+/// <summary>Tells a mailbox to stop after passivation or shard hand-off (local only, never serialized).</summary>
+public sealed class StopMailbox
+{
+    public static readonly StopMailbox Instance = new();
+    private StopMailbox() { }
+}

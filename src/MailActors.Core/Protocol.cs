@@ -1,0 +1,135 @@
+namespace MailActors.Core;
+
+/// <summary>Marker for everything the mail serializer writes: commands, events, replies, snapshots.</summary>
+public interface IMailProtocol;
+
+/// <summary>Routes a message to its mailbox entity.</summary>
+public interface IWithMailboxId
+{
+    MailboxId Mailbox { get; }
+}
+
+public interface IMailboxCommand : IMailProtocol, IWithMailboxId;
+
+/// <summary>A command that only reads; the mailbox answers it from memory.</summary>
+public interface IMailboxQuery : IMailboxCommand;
+
+public interface IMailboxEvent : IMailProtocol;
+
+public interface IMailboxReply : IMailProtocol;
+
+// ---- commands -------------------------------------------------------------------------
+
+public sealed record RegisterMailbox(MailboxId Mailbox, string PasswordHash, string DisplayName, long QuotaBytes) : IMailboxCommand;
+
+/// <summary>
+/// Deliver one message. <paramref name="DeliveryId"/> makes it idempotent: a retry with the
+/// same id (after a timeout, say) answers with the first delivery's message id.
+/// </summary>
+public sealed record DeliverMessage(
+    MailboxId Mailbox,
+    string DeliveryId,
+    MessageMetadata Metadata,
+    string? FolderId = null,
+    MessageFlags Flags = MessageFlags.None) : IMailboxCommand
+{
+    public const int MaxDeliveryIdLength = 200;
+}
+
+public sealed record CreateFolder(MailboxId Mailbox, string Name) : IMailboxCommand;
+
+public sealed record RenameFolder(MailboxId Mailbox, string FolderId, string NewName) : IMailboxCommand;
+
+/// <summary>Deletes a user folder and its sub-folders; their mail moves to Trash.</summary>
+public sealed record DeleteFolder(MailboxId Mailbox, string FolderId) : IMailboxCommand;
+
+public sealed record SetMessageFlags(MailboxId Mailbox, IReadOnlyList<long> MessageIds, MessageFlags Add, MessageFlags Remove) : IMailboxCommand;
+
+public sealed record MoveMessages(MailboxId Mailbox, IReadOnlyList<long> MessageIds, string TargetFolderId) : IMailboxCommand;
+
+/// <summary>Moves messages to Trash; messages already in Trash are expunged.</summary>
+public sealed record DeleteMessages(MailboxId Mailbox, IReadOnlyList<long> MessageIds) : IMailboxCommand;
+
+// ---- queries --------------------------------------------------------------------------
+
+public sealed record GetAccount(MailboxId Mailbox) : IMailboxQuery;
+
+public sealed record ListFolders(MailboxId Mailbox) : IMailboxQuery;
+
+/// <summary>Newest first; <paramref name="Cursor"/> is the opaque NextCursor of the previous page.</summary>
+public sealed record ListMessages(MailboxId Mailbox, string FolderId, MessageStatusFilter Status, int Limit, string? Cursor = null) : IMailboxQuery
+{
+    public const int MaxLimit = 200;
+}
+
+public sealed record GetMessage(MailboxId Mailbox, long MessageId) : IMailboxQuery;
+
+// ---- replies --------------------------------------------------------------------------
+
+public enum MailboxErrorCode : byte
+{
+    NoSuchMailbox = 1,
+    NotFound = 2,
+    AlreadyExists = 3,
+    Invalid = 4,
+    Forbidden = 5,
+    QuotaExceeded = 6,
+    Unavailable = 7,
+}
+
+public sealed record MailboxError(MailboxErrorCode Code, string Message) : IMailboxReply;
+
+public sealed record AccountInfo(
+    MailboxId Mailbox,
+    string DisplayName,
+    string PasswordHash,
+    long QuotaBytes,
+    long UsedBytes,
+    int MessageCount,
+    DateTimeOffset CreatedAt) : IMailboxReply;
+
+public sealed record MessageDeliveredReply(long MessageId, string FolderId, uint Uid, bool Duplicate) : IMailboxReply;
+
+public sealed record FolderReply(FolderInfo Folder) : IMailboxReply;
+
+public sealed record FolderListReply(IReadOnlyList<FolderInfo> Folders) : IMailboxReply;
+
+public sealed record MessagePageReply(IReadOnlyList<MessageSummary> Items, string? NextCursor) : IMailboxReply;
+
+public sealed record MessageReply(MessageSummary Message) : IMailboxReply;
+
+/// <summary>Which of the requested messages a batch command touched, and which don't exist.</summary>
+public sealed record MessagesUpdatedReply(IReadOnlyList<long> Updated, IReadOnlyList<long> NotFound) : IMailboxReply;
+
+public sealed record Done : IMailboxReply
+{
+    public static readonly Done Instance = new();
+}
+
+// ---- events (persisted; never change a field's meaning, add new types instead) ---------
+
+public sealed record AccountRegistered(string PasswordHash, string DisplayName, long QuotaBytes, DateTimeOffset At, uint UidValidity) : IMailboxEvent;
+
+public sealed record MessageDelivered(
+    string DeliveryId,
+    long MessageId,
+    string FolderId,
+    uint Uid,
+    DateTimeOffset ReceivedAt,
+    MessageFlags Flags,
+    MessageMetadata Metadata) : IMailboxEvent;
+
+public sealed record MessageFlagsChanged(IReadOnlyList<long> MessageIds, MessageFlags Add, MessageFlags Remove) : IMailboxEvent;
+
+/// <summary>Messages moved to a folder; they get UIDs FirstUid, FirstUid+1, … in list order.</summary>
+public sealed record MessagesMoved(IReadOnlyList<long> MessageIds, string TargetFolderId, uint FirstUid) : IMailboxEvent;
+
+public sealed record MessagesExpunged(IReadOnlyList<long> MessageIds) : IMailboxEvent;
+
+public sealed record FolderCreated(string FolderId, string Name, uint UidValidity) : IMailboxEvent;
+
+/// <summary>A folder renamed; its sub-folders' names follow.</summary>
+public sealed record FolderRenamed(string FolderId, string NewName) : IMailboxEvent;
+
+/// <summary>Folders removed (a folder and its sub-folders) after their mail moved to Trash.</summary>
+public sealed record FoldersDeleted(IReadOnlyList<string> FolderIds) : IMailboxEvent;

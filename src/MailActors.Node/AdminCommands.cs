@@ -1,0 +1,105 @@
+using Akka.Actor;
+using Akka.Hosting;
+using MailActors.Cluster;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MailActors.Node;
+
+/// <summary>
+/// "user add" / "user list". When a node runs on the same data directory (or seed nodes are
+/// given) the command joins that cluster without hosting mailboxes, so the running node stays
+/// the only owner of every mailbox; otherwise it hosts the mailboxes itself for the moment.
+/// </summary>
+public static class AdminCommands
+{
+    public static async Task<int> UserAsync(NodeSettings settings, List<string> args)
+    {
+        switch (args)
+        {
+            case ["add", var address, .. var flags]:
+                var (password, name, quotaMb) = ParseAddFlags(flags);
+                password ??= Environment.GetEnvironmentVariable("MAILACTORS_PASSWORD") ?? ReadPassword();
+                return await WithClient(settings, async (client, _) =>
+                {
+                    var account = await client.RegisterAsync(address, password, name, quotaMb is null ? null : quotaMb * 1024 * 1024);
+                    Console.WriteLine($"created {account.Mailbox} (quota {account.QuotaBytes / (1024 * 1024)} MiB) with folders Inbox, Sent, Drafts, Trash, Spam, Archive");
+                    return 0;
+                });
+            case ["list"]:
+                return await WithClient(settings, async (client, system) =>
+                {
+                    var mailboxes = await MailboxDirectory.ListAsync(system);
+                    Console.WriteLine($"{"address",-40} {"name",-24} {"messages",9} {"used MiB",9} {"quota MiB",9}");
+                    foreach (var id in mailboxes)
+                    {
+                        var a = await client.GetAccountAsync(id.Value);
+                        Console.WriteLine($"{a.Mailbox.Value,-40} {a.DisplayName,-24} {a.MessageCount,9} {a.UsedBytes / 1048576.0,9:0.0} {a.QuotaBytes / 1048576,9}");
+                    }
+                    Console.WriteLine($"{mailboxes.Count} mailbox(es)");
+                    return 0;
+                });
+            default:
+                throw new ArgumentException("usage: user add ADDRESS [--password P] [--name NAME] [--quota-mb N] | user list");
+        }
+    }
+
+    private static (string? Password, string? Name, long? QuotaMb) ParseAddFlags(IReadOnlyList<string> flags)
+    {
+        string? password = null, name = null;
+        long? quota = null;
+        for (var i = 0; i < flags.Count; i++)
+        {
+            string Value() => i + 1 < flags.Count ? flags[++i] : throw new ArgumentException($"{flags[i]} needs a value");
+            switch (flags[i])
+            {
+                case "--password": password = Value(); break;
+                case "--name": name = Value(); break;
+                case "--quota-mb":
+                    quota = long.TryParse(Value(), out var q) && q > 0 ? q : throw new ArgumentException("--quota-mb must be a positive number");
+                    break;
+                default: throw new ArgumentException($"unknown flag for user add: {flags[i]}");
+            }
+        }
+        return (password, name, quota);
+    }
+
+    private static string ReadPassword()
+    {
+        Console.Error.Write("password: ");
+        return Console.ReadLine() ?? throw new ArgumentException("no password given (--password, MAILACTORS_PASSWORD or stdin)");
+    }
+
+    private static async Task<int> WithClient(NodeSettings settings, Func<MailboxClient, ActorSystem, Task<int>> action)
+    {
+        var running = settings.SeedNodes.Count > 0 ? null : NodeLock.RunningNodeAddress(settings.DataDirectory);
+        using var localLock = running is null && settings.SeedNodes.Count == 0 ? NodeLock.TryAcquire(settings.DataDirectory) : null;
+        var options = running is not null
+            ? settings.ToOptions(hostMailboxes: false) with { SeedNodes = [running], ClusterPort = 0 }
+            : settings.ToOptions(hostMailboxes: settings.SeedNodes.Count == 0) with { ClusterPort = settings.SeedNodes.Count == 0 ? 0 : settings.ClusterPort };
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddMailActors(options, (akka, _) => akka.ConfigureLoggers(l =>
+        {
+            l.LogLevel = Akka.Event.LogLevel.WarningLevel;
+            l.AddLoggerFactory();
+        }));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            return await action(host.Services.GetRequiredService<MailboxClient>(), host.Services.GetRequiredService<ActorSystem>());
+        }
+        catch (MailboxException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using Akka.Actor;
+using Akka.Hosting;
+using MailActors.Cluster;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MailActors.Node;
+
+/// <summary>Runs a node until Ctrl+C / SIGTERM, built on the same AddMailActors API an embedding host uses.</summary>
+public static class NodeRunner
+{
+    public static async Task<int> RunAsync(NodeSettings settings)
+    {
+        using var nodeLock = NodeLock.TryAcquire(settings.DataDirectory);
+        if (nodeLock is null)
+        {
+            Console.Error.WriteLine($"error: another node is running on {settings.DataDirectory}");
+            return 1;
+        }
+        var options = settings.ToOptions();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddMailActors(options, (akka, _) => akka.ConfigureLoggers(l => l.AddLoggerFactory()));
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+        nodeLock.PublishAddress($"{self.Host}:{self.Port}");
+        Console.WriteLine($"""
+            MailActors node is up
+              cluster     {self} (roles: {MailActorsOptions.MailboxRole}; seeds: {(settings.SeedNodes.Count == 0 ? "none, formed its own cluster" : string.Join(", ", settings.SeedNodes))})
+              domains     {string.Join(", ", settings.Domains)}
+              data        {settings.DataDirectory}
+              journal     {options.EffectiveJournal.Describe()}
+              blobs       {Path.GetFullPath(options.BlobDirectory)}
+              ports       http {settings.HttpPort}, smtp {settings.SmtpPort}, submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (reserved: their servers are not in this build yet)
+              admin       dotnet run --project src/MailActors.Node -- user add alice@{settings.Domains[0]} --password '...' --data-dir {settings.DataDirectory}
+            Press Ctrl+C to stop.
+            """);
+        await host.WaitForShutdownAsync();
+        return 0;
+    }
+}

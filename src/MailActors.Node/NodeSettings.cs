@@ -1,0 +1,154 @@
+using Akka.Configuration;
+using MailActors.Cluster;
+using MailActors.Cluster.Mailboxes;
+using MailActors.Storage.Persistence;
+
+namespace MailActors.Node;
+
+/// <summary>
+/// The node's settings, layered: hocon/node.hocon, then a --config file, then MAILACTORS_*
+/// environment variables, then command-line flags.
+/// </summary>
+public sealed record NodeSettings
+{
+    public required string DataDirectory { get; init; }
+    public required IReadOnlyList<string> Domains { get; init; }
+    public required int HttpPort { get; init; }
+    public required int SmtpPort { get; init; }
+    public required int SubmissionPort { get; init; }
+    public required int ImapPort { get; init; }
+    public required int Pop3Port { get; init; }
+    public string? Postgres { get; init; }
+    public required string ClusterHostname { get; init; }
+    public required int ClusterPort { get; init; }
+    public required IReadOnlyList<string> SeedNodes { get; init; }
+    public required int SnapshotEvery { get; init; }
+    public required TimeSpan PassivateAfter { get; init; }
+    public required long DefaultQuotaBytes { get; init; }
+
+    public MailActorsOptions ToOptions(bool hostMailboxes = true) => new()
+    {
+        DataDirectory = DataDirectory,
+        LocalDomains = Domains,
+        ClusterHostname = ClusterHostname,
+        ClusterPort = ClusterPort,
+        SeedNodes = SeedNodes,
+        HostMailboxes = hostMailboxes,
+        DefaultQuotaBytes = DefaultQuotaBytes,
+        Journal = string.IsNullOrWhiteSpace(Postgres)
+            ? new JournalOptions { SqlitePath = Path.Combine(DataDirectory, "mailactors.db") }
+            : new JournalOptions { PostgresConnectionString = Postgres },
+        Mailbox = new MailboxSettings { SnapshotEvery = SnapshotEvery, PassivateAfter = PassivateAfter },
+    };
+
+    /// <summary>Flags every command accepts; returns the settings and the arguments that are not settings.</summary>
+    public static (NodeSettings Settings, List<string> Commands) Load(string[] args, IDictionary<string, string?>? environment = null)
+    {
+        var env = environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
+        var overrides = new Dictionary<string, object>();
+        var lists = new Dictionary<string, List<string>>();
+        string? configFile = null;
+        var rest = new List<string>();
+
+        // Environment first, flags after, so flags win.
+        void FromEnv(string variable, string key, bool list = false)
+        {
+            if (!env.TryGetValue(variable, out var value) || string.IsNullOrWhiteSpace(value)) return;
+            if (list) lists[key] = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            else overrides[key] = value;
+        }
+        FromEnv("MAILACTORS_DATA_DIR", "data-dir");
+        FromEnv("MAILACTORS_DOMAINS", "domains", list: true);
+        FromEnv("MAILACTORS_HTTP_PORT", "http-port");
+        FromEnv("MAILACTORS_SMTP_PORT", "smtp-port");
+        FromEnv("MAILACTORS_SUBMISSION_PORT", "submission-port");
+        FromEnv("MAILACTORS_IMAP_PORT", "imap-port");
+        FromEnv("MAILACTORS_POP3_PORT", "pop3-port");
+        FromEnv("MAILACTORS_POSTGRES", "postgres");
+        FromEnv("MAILACTORS_CLUSTER_HOSTNAME", "cluster.hostname");
+        FromEnv("MAILACTORS_CLUSTER_PORT", "cluster.port");
+        FromEnv("MAILACTORS_SEED_NODES", "cluster.seed-nodes", list: true);
+        if (env.TryGetValue("MAILACTORS_CONFIG", out var envConfig) && !string.IsNullOrWhiteSpace(envConfig)) configFile = envConfig;
+
+        var flagLists = new Dictionary<string, List<string>>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)
+                ? args[++i]
+                : throw new ArgumentException($"{arg} needs a value");
+            switch (arg)
+            {
+                case "--data-dir": overrides["data-dir"] = Value(); break;
+                case "--domain": Add(flagLists, "domains", Value()); break;
+                case "--http-port": overrides["http-port"] = Value(); break;
+                case "--smtp-port": overrides["smtp-port"] = Value(); break;
+                case "--submission-port": overrides["submission-port"] = Value(); break;
+                case "--imap-port": overrides["imap-port"] = Value(); break;
+                case "--pop3-port": overrides["pop3-port"] = Value(); break;
+                case "--postgres": overrides["postgres"] = Value(); break;
+                case "--cluster-hostname": overrides["cluster.hostname"] = Value(); break;
+                case "--cluster-port": overrides["cluster.port"] = Value(); break;
+                case "--seed-node": Add(flagLists, "cluster.seed-nodes", Value()); break;
+                case "--config": configFile = Value(); break;
+                default: rest.Add(arg); break;
+            }
+        }
+        foreach (var (key, values) in flagLists) lists[key] = values;
+
+        var config = ConfigurationFactory.ParseString(File.ReadAllText(BaseHoconPath()));
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile)) throw new ArgumentException($"config file not found: {configFile}");
+            config = ConfigurationFactory.ParseString(File.ReadAllText(configFile)).WithFallback(config);
+        }
+        var m = config.GetConfig("mailactors");
+
+        string Str(string key) => overrides.TryGetValue(key, out var v) ? (string)v : m.GetString(key, "");
+        int Port(string key)
+        {
+            var text = overrides.TryGetValue(key, out var v) ? (string)v : m.GetInt(key).ToString();
+            return int.TryParse(text, out var port) && port is >= 0 and <= 65535
+                ? port
+                : throw new ArgumentException($"{key} must be a port number 0..65535, not '{text}'");
+        }
+        IReadOnlyList<string> List(string key) => lists.TryGetValue(key, out var l) ? l : m.GetStringList(key).ToList();
+
+        var domains = List("domains").Select(d => d.Trim().TrimEnd('.').ToLowerInvariant()).Where(d => d.Length > 0).Distinct().ToList();
+        if (domains.Count == 0) throw new ArgumentException("at least one local domain is needed (--domain)");
+        var seeds = List("cluster.seed-nodes");
+        foreach (var seed in seeds) MailActorsHosting.SeedAddress("check", seed); // validates host:port
+
+        var settings = new NodeSettings
+        {
+            DataDirectory = Path.GetFullPath(Str("data-dir")),
+            Domains = domains,
+            HttpPort = Port("http-port"),
+            SmtpPort = Port("smtp-port"),
+            SubmissionPort = Port("submission-port"),
+            ImapPort = Port("imap-port"),
+            Pop3Port = Port("pop3-port"),
+            Postgres = Str("postgres") is { Length: > 0 } pg ? pg : null,
+            ClusterHostname = Str("cluster.hostname"),
+            ClusterPort = Port("cluster.port"),
+            SeedNodes = seeds,
+            SnapshotEvery = Math.Max(10, m.GetInt("mailbox.snapshot-every", 1000)),
+            PassivateAfter = m.GetTimeSpan("mailbox.passivate-after", TimeSpan.FromMinutes(2)),
+            DefaultQuotaBytes = m.GetLong("mailbox.default-quota-bytes", 10L << 30),
+        };
+        return (settings, rest);
+    }
+
+    private static void Add(Dictionary<string, List<string>> lists, string key, string value)
+    {
+        if (!lists.TryGetValue(key, out var list)) lists[key] = list = [];
+        list.Add(value);
+    }
+
+    private static string BaseHoconPath()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "hocon", "node.hocon");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"missing {path}; the build copies hocon/node.hocon there");
+    }
+}

@@ -1,0 +1,38 @@
+using MailActors.Node;
+
+try
+{
+    var (settings, rest) = NodeSettings.Load(args);
+    return rest switch
+    {
+        [] or ["run"] => await NodeRunner.RunAsync(settings),
+        ["user", ..] => await AdminCommands.UserAsync(settings, rest[1..]),
+        ["help" or "--help" or "-h"] => Usage(0),
+        _ => Usage(2, $"unknown arguments: {string.Join(' ', rest)}"),
+    };
+}
+catch (ArgumentException e)
+{
+    return Usage(2, e.Message);
+}
+
+static int Usage(int code, string? error = null)
+{
+    if (error is not null) Console.Error.WriteLine($"error: {error}\n");
+    Console.Error.WriteLine("""
+        usage: MailActors.Node [run] [flags]                start a node (the default)
+               MailActors.Node user add ADDRESS [--password P] [--name NAME] [--quota-mb N] [flags]
+               MailActors.Node user list [flags]
+
+        flags (also in hocon/node.hocon and MAILACTORS_* environment variables):
+          --data-dir DIR          blobs and the embedded SQLite journal (default ./data)
+          --domain DOMAIN         a local mail domain; repeatable (default localhost)
+          --http-port N  --smtp-port N  --submission-port N  --imap-port N  --pop3-port N
+          --postgres CONNSTR      keep journal and snapshots in PostgreSQL instead of SQLite
+          --cluster-hostname H    address Akka remoting binds to (default 127.0.0.1)
+          --cluster-port N        Akka remoting port (default 0 = any free port)
+          --seed-node HOST:PORT   join a cluster; repeatable (none = form a cluster alone)
+          --config FILE           a HOCON file layered over hocon/node.hocon
+        """);
+    return code;
+}
