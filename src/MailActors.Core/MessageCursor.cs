@@ -24,7 +24,9 @@ public static class MessageCursor
         lastMessageId = 0;
         if (string.IsNullOrEmpty(cursor) || cursor.Length > 16) return false;
         Span<byte> bytes = stackalloc byte[12];
-        if (!Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written != 9 || bytes[0] != Version) return false;
+        // The status API never throws: a forged cursor is just invalid.
+        if (Base64Url.DecodeFromChars(cursor, bytes, out _, out var written) != System.Buffers.OperationStatus.Done || written != 9 || bytes[0] != Version)
+            return false;
         lastMessageId = BinaryPrimitives.ReadInt64BigEndian(bytes[1..9]);
         return lastMessageId > 0;
     }

@@ -10,8 +10,12 @@ namespace MailActors.Storage.Blobs;
 /// <summary>
 /// Blob store on the local file system: one zstd-compressed file per distinct message at
 /// <c>&lt;root&gt;/&lt;hex[0..2]&gt;/&lt;hex[2..4]&gt;/&lt;hex&gt;.zst</c>, written to <c>&lt;root&gt;/tmp/</c>
-/// first and renamed into place once fsynced, so a crash never leaves a partial blob under
-/// its final name.
+/// first and moved into place once fsynced, so a crash never leaves a partial blob under its
+/// final name. On Linux the move is link(2) + unlink(2) rather than rename(2): link fails if
+/// the name exists, so of several writers racing with the same content exactly one stores it
+/// and the others report <see cref="BlobWriteResult.Deduplicated"/>. The directory is fsynced
+/// after the link (and each fan-out directory's parent once per process), so a completed
+/// <see cref="PutAsync"/> survives a crash.
 /// </summary>
 /// <remarks>
 /// File format (all integers big-endian, like <see cref="BlobId"/>):
@@ -39,9 +43,11 @@ public sealed class FileBlobStore : IBlobStore
     private readonly string _tempDirectory;
     private readonly int _compressionLevel;
 
-    // Fan-out directories (indexed by the first two bytes of the hash) known to exist with
-    // their entries fsynced in this process, so the parent directories are fsynced once.
-    private readonly bool[] _durableDirectories = new bool[256 * 256];
+    // Fan-out directories known to exist with their entries fsynced by this instance, so
+    // their parents are fsynced once per process, not once per blob. Level 1 is indexed by
+    // the first byte of the hash, level 2 by the first two.
+    private readonly bool[] _durableLevel1 = new bool[256];
+    private readonly bool[] _durableLevel2 = new bool[256 * 256];
 
     public FileBlobStore(string rootDirectory, int compressionLevel = 3)
     {
@@ -54,9 +60,9 @@ public sealed class FileBlobStore : IBlobStore
         _compressionLevel = compressionLevel;
 
         Directory.CreateDirectory(_tempDirectory);
-        DirectorySync.Fsync(_root);
+        Posix.FsyncDirectory(_root);
         var parent = Path.GetDirectoryName(_root);
-        if (parent is not null) DirectorySync.TryFsync(parent);
+        if (parent is not null) Posix.TryFsyncDirectory(parent);
 
         DeleteStaleTempFiles();
     }
@@ -104,32 +110,21 @@ public sealed class FileBlobStore : IBlobStore
 
                 if (File.Exists(finalPath))
                 {
-                    // Already stored (and fsynced before it was renamed into place by whoever
+                    // Already stored (and fsynced before it was linked into place by whoever
                     // stored it): no need to fsync our copy, it is thrown away.
                     file.Close();
                     DeleteQuietly(tempPath);
                     tempCreated = false;
-                    DirectorySync.Fsync(finalDirectory); // in case that writer has not fsynced the entry yet
+                    Posix.FsyncDirectory(finalDirectory); // in case that writer has not fsynced the entry yet
                     return new BlobWriteResult(id, size, Deduplicated: true);
                 }
 
                 file.Flush(flushToDisk: true);
             }
 
-            var deduplicated = false;
-            try
-            {
-                // On Unix, overwrite: false is link(2) + unlink(2): atomic, and fails if the name exists.
-                File.Move(tempPath, finalPath, overwrite: false);
-                tempCreated = false;
-            }
-            catch (IOException) when (File.Exists(finalPath))
-            {
-                // A concurrent writer stored the same content (same name = same SHA-256) first.
-                deduplicated = true;
-            }
-
-            DirectorySync.Fsync(finalDirectory);
+            // The temp file is deleted in the finally block: after a link it is a second name.
+            var deduplicated = !Posix.LinkNoReplace(tempPath, finalPath);
+            Posix.FsyncDirectory(finalDirectory);
             return new BlobWriteResult(id, size, deduplicated);
         }
         finally
@@ -248,13 +243,20 @@ public sealed class FileBlobStore : IBlobStore
     {
         var level1 = Path.Combine(_root, hex[..2]);
         var level2 = Path.Combine(level1, hex[2..4]);
-        var index = (int)(id.A >> 48); // the first two bytes of the hash, i.e. hex[0..4]
-        if (Volatile.Read(ref _durableDirectories[index])) return level2;
+        var index2 = (int)(id.A >> 48); // the first two bytes of the hash: hex[0..4]
+        if (Volatile.Read(ref _durableLevel2[index2])) return level2;
 
+        // Another writer may have just created these directories and not fsynced their parents
+        // yet, so existing is not enough: fsync the parents once ourselves.
         Directory.CreateDirectory(level2);
-        DirectorySync.Fsync(level1); // makes level2's entry durable
-        DirectorySync.Fsync(_root); // makes level1's entry durable
-        Volatile.Write(ref _durableDirectories[index], true);
+        Posix.FsyncDirectory(level1); // makes level2's entry durable
+        var index1 = index2 >> 8;
+        if (!Volatile.Read(ref _durableLevel1[index1]))
+        {
+            Posix.FsyncDirectory(_root); // makes level1's entry durable
+            Volatile.Write(ref _durableLevel1[index1], true);
+        }
+        Volatile.Write(ref _durableLevel2[index2], true);
         return level2;
     }
 
@@ -286,11 +288,17 @@ public sealed class FileBlobStore : IBlobStore
         }
     }
 
-    /// <summary>fsync(2) of a directory, so the entries created or renamed in it survive a crash.</summary>
-    private static class DirectorySync
+    /// <summary>The POSIX calls .NET does not expose: directory fsync and a no-replace link.</summary>
+    private static class Posix
     {
+        private const int EPERM = 1;
         private const int EINTR = 4;
+        private const int EEXIST = 17;
+        private const int EXDEV = 18;
         private const int EINVAL = 22;
+        private const int EMLINK = 31;
+        private const int ENOSYS = 38;
+        private const int EOPNOTSUPP = 95;
         private const int O_RDONLY = 0;
         private const int O_CLOEXEC = 0x80000;
 
@@ -301,15 +309,16 @@ public sealed class FileBlobStore : IBlobStore
             _ => 0x10000,
         };
 
-        public static void Fsync(string directory)
+        /// <summary>fsync(2) of a directory, so the entries created or renamed in it survive a crash. Linux only.</summary>
+        public static void FsyncDirectory(string directory)
         {
             if (!OperatingSystem.IsLinux()) return;
 
-            var fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0)
+            int fd;
+            while ((fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"open(\"{directory}\") for fsync failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
+                if (errno != EINTR) throw Error("open", directory, errno);
             }
 
             try
@@ -318,8 +327,8 @@ public sealed class FileBlobStore : IBlobStore
                 {
                     var errno = Marshal.GetLastPInvokeError();
                     if (errno == EINTR) continue;
-                    if (errno == EINVAL) return; // file systems that cannot fsync a directory
-                    throw new IOException($"fsync(\"{directory}\") failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
+                    if (errno == EINVAL) return; // a file system that cannot fsync a directory
+                    throw Error("fsync", directory, errno);
                 }
             }
             finally
@@ -328,17 +337,54 @@ public sealed class FileBlobStore : IBlobStore
             }
         }
 
-        public static void TryFsync(string directory)
+        public static void TryFsyncDirectory(string directory)
         {
             try
             {
-                Fsync(directory);
+                FsyncDirectory(directory);
             }
             catch (IOException)
             {
                 // Best effort (e.g. a parent directory we may not open).
             }
         }
+
+        /// <summary>
+        /// Gives <paramref name="source"/> the name <paramref name="destination"/> unless that
+        /// name exists, atomically. The source keeps its name too; the caller deletes it.
+        /// </summary>
+        /// <returns>False if <paramref name="destination"/> already existed.</returns>
+        public static bool LinkNoReplace(string source, string destination)
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                while (true)
+                {
+                    if (link(source, destination) == 0) return true;
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR) continue;
+                    if (errno == EEXIST) return false;
+                    if (errno is EPERM or EXDEV or EMLINK or ENOSYS or EOPNOTSUPP) break; // no hard links here
+                    throw Error("link", destination, errno);
+                }
+            }
+
+            // Without link(2). On Unix, File.Move(overwrite: false) checks for the destination and
+            // then renames, so two writers racing on the same content may both "win": the file is
+            // still whole (the same bytes either way), only Deduplicated can be false for both.
+            try
+            {
+                File.Move(source, destination, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(destination))
+            {
+                return false;
+            }
+        }
+
+        private static IOException Error(string call, string path, int errno) =>
+            new($"{call}(\"{path}\") failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
 
 #pragma warning disable SYSLIB1054 // LibraryImport would need AllowUnsafeBlocks in the project
         [DllImport("libc", SetLastError = true)]
@@ -349,6 +395,11 @@ public sealed class FileBlobStore : IBlobStore
 
         [DllImport("libc", SetLastError = true)]
         private static extern int close(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int link(
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath);
 #pragma warning restore SYSLIB1054
     }
 
