@@ -1,0 +1,63 @@
+using MailActors.Core;
+
+namespace MailActors.Cluster.Tests;
+
+internal static class Samples
+{
+    public static readonly MailboxId Alice = MailboxId.Parse("alice@localhost");
+
+    public static MessageMetadata Meta(string subject = "Quarterly report", long size = 5120) => new(
+        BlobId.Of(System.Text.Encoding.UTF8.GetBytes(subject + size)),
+        size,
+        "Bob <bob@example.org>",
+        ["alice@localhost", "carol@localhost"],
+        ["dave@example.org"],
+        subject,
+        new DateTimeOffset(2026, 12, 1, 10, 30, 0, TimeSpan.FromHours(2)),
+        "<abc123@example.org>",
+        "Hi Alice, the numbers for Q4 are attached — ünïcødé ✓",
+        [new AttachmentInfo("report.pdf", "application/pdf", 4000)]);
+
+    /// <summary>One instance of every protocol type the serializer handles.</summary>
+    public static IEnumerable<object> All()
+    {
+        var summary = new MessageSummary(7, "inbox", 3, DateTimeOffset.UnixEpoch.AddDays(20000), MessageFlags.Seen | MessageFlags.Flagged, 12, Meta());
+        var folder = new FolderInfo("f1", "Work/Projects", false, 10, 2, 1_700_000_000, 11, 42);
+        var registered = new AccountRegistered("pbkdf2-sha256$100000$c2FsdA==$aGFzaA==", "Alice", 1 << 30, DateTimeOffset.UnixEpoch.AddDays(20000), 1_700_000_000);
+        return
+        [
+            new RegisterMailbox(Alice, "hash", "Alice", 1000),
+            new DeliverMessage(Alice, "d-1", Meta(), "f1", MessageFlags.Seen),
+            new CreateFolder(Alice, "Work"),
+            new RenameFolder(Alice, "f1", "Jobs"),
+            new DeleteFolder(Alice, "f1"),
+            new SetMessageFlags(Alice, [1, 2], MessageFlags.Seen, MessageFlags.Flagged),
+            new MoveMessages(Alice, [3], "archive"),
+            new DeleteMessages(Alice, [4, 5]),
+            new GetAccount(Alice),
+            new ListFolders(Alice),
+            new ListMessages(Alice, "inbox", MessageStatusFilter.Unread, 50, "AQAAAAAAAAAH"),
+            new GetMessage(Alice, 9),
+            new MailboxError(MailboxErrorCode.QuotaExceeded, "full"),
+            new AccountInfo(Alice, "Alice", "hash", 100, 50, 3, DateTimeOffset.UnixEpoch),
+            new MessageDeliveredReply(7, "inbox", 3, true),
+            new FolderReply(folder),
+            new FolderListReply([folder, folder with { Id = "inbox", IsSystem = true }]),
+            new MessagePageReply([summary], "AQAAAAAAAAAH"),
+            new MessageReply(summary),
+            new MessagesUpdatedReply([1, 2], [3]),
+            Done.Instance,
+            registered,
+            new MessageDelivered("d-1", 7, "inbox", 3, DateTimeOffset.UnixEpoch.AddDays(20000), MessageFlags.None, Meta()),
+            new MessageFlagsChanged([1, 2], MessageFlags.Seen, MessageFlags.None),
+            new MessagesMoved([1, 2], "trash", 5),
+            new MessagesExpunged([1]),
+            new FolderCreated("f2", "Receipts", 1_700_000_001),
+            new FolderRenamed("f2", "Bills"),
+            new FoldersDeleted(["f2", "f3"]),
+            new MailboxSnapshot(Alice, registered, 8, 12, 1_700_000_001, 3,
+                [new FolderSnapshot("inbox", "Inbox", true, 1_700_000_000, 8, 12)], [summary],
+                [new DeliveryRecord(new UInt128(1, 2), 7, 1000)]),
+        ];
+    }
+}
