@@ -28,7 +28,7 @@ namespace MailActors.Storage.Blobs;
 ///     45     …  one zstd frame holding the content, to the end of the file
 /// </code>
 /// The header is written as zeros first and filled in once the content has been streamed
-/// through, before the file is fsynced; a temp file is never renamed into place before that.
+/// through, before the file is fsynced; a temp file is never moved into place before that.
 /// </remarks>
 public sealed class FileBlobStore : IBlobStore
 {
