@@ -16,13 +16,17 @@ public readonly record struct Decision(IReadOnlyList<IMailboxEvent> Events, IMai
 /// recovery. The state is owned by exactly one actor, so it mutates in place: copying a
 /// 100,000-message mailbox per event would cost more than the rest of the system together.
 /// </summary>
-public sealed class MailboxState
+public sealed partial class MailboxState
 {
-    /// <summary>How long a delivery id is remembered for idempotent retries (SMTP retries for up to 5 days).</summary>
-    public static readonly TimeSpan DeliveryIdRetention = TimeSpan.FromDays(7);
+    /// <summary>
+    /// How long a delivery id is remembered. Delivery ids make the retries of our own edges
+    /// idempotent (an ask that timed out, a queue replayed after a crash), which happen within
+    /// minutes; two days leaves a wide margin without keeping an id per message forever.
+    /// </summary>
+    public static readonly TimeSpan DeliveryIdRetention = TimeSpan.FromDays(2);
 
     private readonly Dictionary<string, Folder> _folders = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, StoredMessage> _messages = [];
+    private readonly MessageTable _messages = new();
     private readonly Dictionary<UInt128, (long MessageId, long AtMs)> _deliveries = [];
     private readonly Queue<UInt128> _deliveryOrder = new();
     private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
@@ -39,6 +43,7 @@ public sealed class MailboxState
     public ulong ModSeq { get; private set; }
     private uint _lastUidValidity;
     private int _nextFolderNumber = 1;
+
 
     // ---- decide -------------------------------------------------------------------------
 
@@ -285,9 +290,7 @@ public sealed class MailboxState
             From = Intern(meta.From),
             To = InternList(meta.To),
             Cc = InternList(meta.Cc),
-            Subject = Utf8(meta.Subject),
-            Snippet = Utf8(meta.Snippet.Length > MessageMetadata.MaxSnippetLength ? meta.Snippet[..MessageMetadata.MaxSnippetLength] : meta.Snippet),
-            MessageIdHeader = meta.MessageIdHeader is null ? null : Encoding.UTF8.GetBytes(meta.MessageIdHeader),
+            Text = PackedText.Pack(meta.Subject, meta.MessageIdHeader, Truncate(meta.Snippet, MessageMetadata.MaxSnippetLength)),
             Attachments = meta.Attachments.Count == 0 ? [] : meta.Attachments.ToArray(),
         };
         _messages[e.MessageId] = message;
@@ -307,57 +310,6 @@ public sealed class MailboxState
         var horizon = atMs - (long)DeliveryIdRetention.TotalMilliseconds;
         while (_deliveryOrder.TryPeek(out var oldest) && _deliveries[oldest].AtMs < horizon)
             _deliveries.Remove(_deliveryOrder.Dequeue());
-    }
-
-    // ---- snapshots ----------------------------------------------------------------------
-
-    /// <summary>An immutable copy of the state, safe to hand to the snapshot store's thread.</summary>
-    public MailboxSnapshot ToSnapshot() => new(
-        Mailbox,
-        Account,
-        NextMessageId,
-        ModSeq,
-        _lastUidValidity,
-        _nextFolderNumber,
-        _folders.Values.Select(f => new FolderSnapshot(f.Id, f.Name, f.IsSystem, f.UidValidity, f.UidNext, f.HighestModSeq)).ToList(),
-        _messages.Values.OrderBy(m => m.Id).Select(m => m.ToSummary()).ToList(),
-        _deliveryOrder.Select(h => new DeliveryRecord(h, _deliveries[h].MessageId, _deliveries[h].AtMs)).ToList());
-
-    public static MailboxState FromSnapshot(MailboxSnapshot s)
-    {
-        var state = new MailboxState(s.Mailbox)
-        {
-            Account = s.Account,
-            NextMessageId = s.NextMessageId,
-            ModSeq = s.ModSeq,
-            _lastUidValidity = s.LastUidValidity,
-            _nextFolderNumber = s.NextFolderNumber,
-        };
-        foreach (var f in s.Folders)
-            state._folders[f.Id] = new Folder(f.Id, f.Name, f.IsSystem, f.UidValidity) { UidNext = f.UidNext, HighestModSeq = f.HighestModSeq };
-        foreach (var m in s.Messages)
-        {
-            var meta = m.Metadata;
-            var stored = new StoredMessage
-            {
-                Id = m.Id, Folder = state._folders[m.FolderId], Uid = m.Uid, Flags = m.Flags,
-                ReceivedAtMs = m.ReceivedAt.ToUnixTimeMilliseconds(), ModSeq = m.ModSeq, Blob = meta.Blob, Size = meta.Size,
-                DateMs = meta.Date?.ToUnixTimeMilliseconds() ?? long.MinValue,
-                From = state.Intern(meta.From), To = state.InternList(meta.To), Cc = state.InternList(meta.Cc),
-                Subject = Utf8(meta.Subject), Snippet = Utf8(meta.Snippet),
-                MessageIdHeader = meta.MessageIdHeader is null ? null : Encoding.UTF8.GetBytes(meta.MessageIdHeader),
-                Attachments = meta.Attachments.Count == 0 ? [] : meta.Attachments.ToArray(),
-            };
-            state._messages[m.Id] = stored;
-            stored.Folder.Add(stored);
-            state.UsedBytes += meta.Size;
-        }
-        foreach (var d in s.Deliveries)
-        {
-            state._deliveries[d.Hash] = (d.MessageId, d.AtMs);
-            state._deliveryOrder.Enqueue(d.Hash);
-        }
-        return state;
     }
 
     // ---- helpers ------------------------------------------------------------------------
@@ -404,7 +356,8 @@ public sealed class MailboxState
         return interned;
     }
 
-    private static byte[] Utf8(string s) => s.Length == 0 ? [] : Encoding.UTF8.GetBytes(s);
+    private static string Truncate(string s, int max) =>
+        s.Length <= max ? s : char.IsHighSurrogate(s[max - 1]) ? s[..(max - 1)] : s[..max];
 
     internal static UInt128 HashDeliveryId(string deliveryId)
     {

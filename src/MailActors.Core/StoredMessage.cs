@@ -21,27 +21,99 @@ internal sealed class StoredMessage
     public required string From;
     public required string[] To;
     public required string[] Cc;
-    public required byte[] Subject;
-    public required byte[] Snippet;
-    public required byte[]? MessageIdHeader;
+    /// <summary>Subject, Message-ID and snippet packed into one UTF-8 array (see <see cref="PackedText"/>).</summary>
+    public required byte[] Text;
     public required AttachmentInfo[] Attachments;
 
     public bool IsRead => (Flags & MessageFlags.Seen) != 0;
 
-    public MessageMetadata ToMetadata() => new(
-        Blob,
-        Size,
-        From,
-        To,
-        Cc,
-        Encoding.UTF8.GetString(Subject),
-        DateMs == long.MinValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(DateMs),
-        MessageIdHeader is null ? null : Encoding.UTF8.GetString(MessageIdHeader),
-        Encoding.UTF8.GetString(Snippet),
-        Attachments);
+    public MessageMetadata ToMetadata()
+    {
+        var (subject, messageId, snippet) = PackedText.Unpack(Text);
+        return new MessageMetadata(
+            Blob,
+            Size,
+            From,
+            To,
+            Cc,
+            subject,
+            DateMs == long.MinValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(DateMs),
+            messageId,
+            snippet,
+            Attachments);
+    }
 
     public MessageSummary ToSummary() => new(
         Id, Folder.Id, Uid, DateTimeOffset.FromUnixTimeMilliseconds(ReceivedAtMs), Flags, ModSeq, ToMetadata());
+}
+
+/// <summary>
+/// Three strings in one array, saving two array headers and references per message:
+/// [7-bit length][subject][7-bit length+1, 0 = none][Message-ID][snippet to the end].
+/// </summary>
+internal static class PackedText
+{
+    public static byte[] Pack(string subject, string? messageId, string snippet)
+    {
+        var subjectBytes = Encoding.UTF8.GetByteCount(subject);
+        var idBytes = messageId is null ? 0 : Encoding.UTF8.GetByteCount(messageId);
+        var snippetBytes = Encoding.UTF8.GetByteCount(snippet);
+        var buffer = new byte[VarIntSize(subjectBytes) + subjectBytes + VarIntSize(messageId is null ? 0 : idBytes + 1) + idBytes + snippetBytes];
+        var at = WriteVarInt(buffer, 0, subjectBytes);
+        at += Encoding.UTF8.GetBytes(subject, buffer.AsSpan(at));
+        at = WriteVarInt(buffer, at, messageId is null ? 0 : idBytes + 1);
+        if (messageId is not null) at += Encoding.UTF8.GetBytes(messageId, buffer.AsSpan(at));
+        Encoding.UTF8.GetBytes(snippet, buffer.AsSpan(at));
+        return buffer;
+    }
+
+    public static (string Subject, string? MessageId, string Snippet) Unpack(byte[] text)
+    {
+        var at = ReadVarInt(text, 0, out var subjectBytes);
+        var subject = Encoding.UTF8.GetString(text, at, subjectBytes);
+        at = ReadVarInt(text, at + subjectBytes, out var idField);
+        string? messageId = null;
+        if (idField > 0)
+        {
+            messageId = Encoding.UTF8.GetString(text, at, idField - 1);
+            at += idField - 1;
+        }
+        return (subject, messageId, Encoding.UTF8.GetString(text, at, text.Length - at));
+    }
+
+    private static int VarIntSize(int value)
+    {
+        var size = 1;
+        while ((value >>= 7) != 0) size++;
+        return size;
+    }
+
+    private static int WriteVarInt(byte[] buffer, int at, int value)
+    {
+        var v = (uint)value;
+        while (v >= 0x80)
+        {
+            buffer[at++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+        buffer[at++] = (byte)v;
+        return at;
+    }
+
+    private static int ReadVarInt(byte[] buffer, int at, out int value)
+    {
+        var result = 0;
+        var shift = 0;
+        byte b;
+        do
+        {
+            b = buffer[at++];
+            result |= (b & 0x7F) << shift;
+            shift += 7;
+        } while ((b & 0x80) != 0);
+        value = result;
+        return at;
+    }
 }
 
 internal sealed class Folder(string id, string name, bool isSystem, uint uidValidity)

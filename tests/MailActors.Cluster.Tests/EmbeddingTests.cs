@@ -87,7 +87,9 @@ public sealed class EmbeddingTests : IDisposable
             await node.Client.RenameFolderAsync("alice@localhost", work.Id, "Jobs");
             before = await Render(node.Client);
         }
-        Assert.Equal(snapshot ? 1 : 0, SqliteJournal.CountRows(options.EffectiveJournal.SqlitePath, "snapshot"));
+        var snapshots = SqliteJournal.CountRows(options.EffectiveJournal.SqlitePath, "snapshot");
+        if (snapshot) Assert.InRange(snapshots, 1, 2); // the older one is deleted asynchronously
+        else Assert.Equal(0, snapshots);
 
         await using (var node = await TestNode.StartAsync(options))
         {

@@ -33,7 +33,8 @@ public sealed class PostgresJournalTests : IDisposable
             await using var events = new NpgsqlCommand("SELECT count(*) FROM journal WHERE persistence_id = 'mailbox-alice@localhost'", db);
             Assert.Equal(27L, (long)(await events.ExecuteScalarAsync())!);
             await using var snapshots = new NpgsqlCommand("SELECT count(*) FROM snapshot", db);
-            Assert.Equal(1L, (long)(await snapshots.ExecuteScalarAsync())!);
+            // Older snapshots are deleted asynchronously after a newer one is saved, so 1 or 2 remain.
+            Assert.InRange((long)(await snapshots.ExecuteScalarAsync())!, 1L, 2L);
         }
 
         await using (var node = await TestNode.StartAsync(options))

@@ -275,12 +275,23 @@ public class MailboxStateTests
         state.Run<MessagesUpdatedReply>(new SetMessageFlags(Alice, ids[..10], MessageFlags.Seen, MessageFlags.None));
         state.Run<MessagesUpdatedReply>(new DeleteMessages(Alice, ids[10..15]));
 
-        var restored = MailboxState.FromSnapshot(SnapshotCodec.Decode(SnapshotCodec.Encode(state.ToSnapshot())));
+        var restored = MailboxState.FromSnapshot(new MailboxSnapshot(state.ToSnapshot().Data.ToArray()));
 
         Assert.Equal(Render(state), Render(restored));
         Assert.Equal(state.UsedBytes, restored.UsedBytes);
         Assert.True(Assert.IsType<MessageDeliveredReply>(restored.Decide(new DeliverMessage(Alice, "d3", Meta()), T0).Reply).Duplicate);
         Assert.Equal(state.Deliver("next"), restored.Deliver("next"));
+    }
+
+    [Fact]
+    public void A_damaged_snapshot_is_refused_not_half_loaded()
+    {
+        var state = Registered();
+        state.Deliver();
+        var data = state.ToSnapshot().Data;
+        Assert.ThrowsAny<Exception>(() => MailboxState.FromSnapshot(new MailboxSnapshot(data[..^3])));
+        Assert.ThrowsAny<Exception>(() => MailboxState.FromSnapshot(new MailboxSnapshot([.. data, 0])));
+        Assert.ThrowsAny<Exception>(() => MailboxState.FromSnapshot(new MailboxSnapshot([99, .. data[1..]])));
     }
 
     internal static string Render(MailboxState s)

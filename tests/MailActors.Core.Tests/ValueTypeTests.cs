@@ -58,3 +58,34 @@ public class ValueTypeTests
         Assert.Equal(12345, id);
     }
 }
+
+public class PackedTextTests
+{
+    [Theory]
+    [InlineData("Hello", "<id@x>", "snippet text")]
+    [InlineData("", null, "")]
+    [InlineData("Grüße ✓ 日本語", null, "émoji 😀 end")]
+    public void Subject_message_id_and_snippet_round_trip(string subject, string? messageId, string snippet)
+    {
+        var packed = PackedText.Pack(subject, messageId, snippet);
+        Assert.Equal((subject, messageId, snippet), PackedText.Unpack(packed));
+    }
+
+    [Fact]
+    public void Long_subjects_use_multi_byte_lengths()
+    {
+        var subject = new string('s', 1000);
+        Assert.Equal((subject, "<m>", "x"), PackedText.Unpack(PackedText.Pack(subject, "<m>", "x")));
+    }
+
+    [Fact]
+    public void Snippets_are_cut_without_splitting_a_surrogate_pair()
+    {
+        var state = Fixtures.Registered();
+        var snippet = new string('a', MessageMetadata.MaxSnippetLength - 1) + "😀tail";
+        var meta = Fixtures.Meta() with { Snippet = snippet };
+        var id = state.Run<MessageDeliveredReply>(new DeliverMessage(Fixtures.Alice, "d", meta)).MessageId;
+        var stored = state.Run<MessageReply>(new GetMessage(Fixtures.Alice, id)).Message.Metadata.Snippet;
+        Assert.Equal(MessageMetadata.MaxSnippetLength - 1, stored.Length);
+    }
+}

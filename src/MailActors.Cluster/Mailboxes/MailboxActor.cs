@@ -107,7 +107,7 @@ public sealed class MailboxActor : UntypedPersistentActor
         _eventsSinceSnapshot += decision.Events.Count;
         var sender = Sender;
         var last = decision.Events[^1];
-        var snapshotDue = _eventsSinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.MessageCount / 20);
+        var snapshotDue = _eventsSinceSnapshot >= Math.Max(_settings.SnapshotEvery, _state.MessageCount / 50);
         if (snapshotDue)
         {
             // PersistAll (not async) runs after every earlier write and holds back new commands,

@@ -3,7 +3,7 @@ namespace MailActors.Cluster.Mailboxes;
 /// <summary>Tuning of every mailbox actor.</summary>
 public sealed record MailboxSettings
 {
-    /// <summary>Snapshot after this many events (or after MessageCount/20 events for large mailboxes, whichever is more).</summary>
+    /// <summary>Snapshot after this many events (or, for large mailboxes, every MessageCount/50 events, so recovery replays at most 2% of the mailbox while a snapshot stays cheap relative to the events between two of them).</summary>
     public int SnapshotEvery { get; init; } = 1000;
 
     /// <summary>An idle mailbox leaves memory after this long; it is recovered on the next command.</summary>

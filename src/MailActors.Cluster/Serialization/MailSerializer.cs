@@ -11,7 +11,7 @@ namespace MailActors.Cluster.Serialization;
 /// <summary>
 /// The one serializer for everything MailActors persists or sends between nodes. Manifests are
 /// short, stable names (never CLR type names, so types can move and be renamed); events and
-/// messages are JSON (System.Text.Json), mailbox snapshots use the binary <see cref="SnapshotCodec"/>.
+/// messages are JSON (System.Text.Json), mailbox snapshots are the bytes <see cref="MailboxState.ToSnapshot"/> encoded.
 /// </summary>
 public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -76,7 +76,7 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
 
     public override byte[] ToBinary(object obj) => obj switch
     {
-        MailboxSnapshot snapshot => SnapshotCodec.Encode(snapshot),
+        MailboxSnapshot snapshot => snapshot.Data,
         _ when Manifests.ContainsKey(obj.GetType()) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
         _ => throw new ArgumentException($"MailSerializer can't serialize {obj.GetType()}"),
     };
@@ -85,7 +85,7 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
     {
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"MailSerializer: unknown manifest '{manifest}'");
-        if (type == typeof(MailboxSnapshot)) return SnapshotCodec.Decode(bytes);
+        if (type == typeof(MailboxSnapshot)) return new MailboxSnapshot(bytes);
         return JsonSerializer.Deserialize(bytes, type, Json)
                ?? throw new SerializationException($"MailSerializer: empty payload for '{manifest}'");
     }
