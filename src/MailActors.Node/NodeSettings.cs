@@ -118,7 +118,11 @@ public sealed record NodeSettings
         var domains = List("domains").Select(d => d.Trim().TrimEnd('.').ToLowerInvariant()).Where(d => d.Length > 0).Distinct().ToList();
         if (domains.Count == 0) throw new ArgumentException("at least one local domain is needed (--domain)");
         var seeds = List("cluster.seed-nodes");
-        foreach (var seed in seeds) MailActorsHosting.SeedAddress("check", seed); // validates host:port
+        foreach (var seed in seeds)
+        {
+            try { MailActorsHosting.SeedAddress("check", seed); }
+            catch (FormatException e) { throw new ArgumentException(e.Message, e); }
+        }
 
         var settings = new NodeSettings
         {
