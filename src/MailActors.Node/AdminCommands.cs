@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Hosting;
 using MailActors.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -79,14 +78,7 @@ public static class AdminCommands
             ? settings.ToOptions(hostMailboxes: false) with { SeedNodes = [running], ClusterPort = 0 }
             : settings.ToOptions(hostMailboxes: settings.SeedNodes.Count == 0) with { ClusterPort = settings.SeedNodes.Count == 0 ? 0 : settings.ClusterPort };
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddMailActors(options, (akka, _) => akka.ConfigureLoggers(l =>
-        {
-            l.LogLevel = Akka.Event.LogLevel.WarningLevel;
-            l.AddLoggerFactory();
-        }));
-        using var host = builder.Build();
+        using var host = NodeHost.Build(options, LogLevel.Warning);
         await host.StartAsync();
         try
         {

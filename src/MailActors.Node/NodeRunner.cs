@@ -1,9 +1,7 @@
 using Akka.Actor;
-using Akka.Hosting;
 using MailActors.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace MailActors.Node;
 
@@ -19,11 +17,7 @@ public static class NodeRunner
             return 1;
         }
         var options = settings.ToOptions();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        builder.Services.AddMailActors(options, (akka, _) => akka.ConfigureLoggers(l => l.AddLoggerFactory()));
-        using var host = builder.Build();
+        using var host = NodeHost.Build(options);
         await host.StartAsync();
 
         var system = host.Services.GetRequiredService<ActorSystem>();

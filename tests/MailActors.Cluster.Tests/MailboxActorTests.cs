@@ -18,8 +18,8 @@ public sealed class MailboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     private MailboxActorTests(string db) : base(SqliteJournal.Setup(db)) => _db = db;
 
-    private IActorRef Mailbox(MailboxId id, int snapshotEvery = 1000) =>
-        ChildActorOf(MailboxActor.Props(id, new MailboxSettings { SnapshotEvery = snapshotEvery }));
+    private IActorRef Mailbox(MailboxId id, int snapshotEvery = 1000, TimeSpan? passivateAfter = null) =>
+        ChildActorOf(MailboxActor.Props(id, new MailboxSettings { SnapshotEvery = snapshotEvery, PassivateAfter = passivateAfter ?? TimeSpan.FromMinutes(2) }));
 
     [Fact]
     public void An_unknown_mailbox_answers_no_such_mailbox_persists_nothing_and_asks_to_leave()
@@ -88,6 +88,23 @@ public sealed class MailboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Equal(n, ExpectMsg<FolderListReply>().Folders.Single(f => f.Id == SystemFolders.Inbox).Total);
         Assert.Equal(n + 1, SqliteJournal.CountRows(_db, "journal"));
         AwaitAssert(() => Assert.Equal(1, SqliteJournal.CountRows(_db, "snapshot")), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void An_idle_mailbox_asks_to_passivate_and_stops_on_the_stop_message()
+    {
+        var mailbox = Mailbox(Alice, passivateAfter: TimeSpan.FromMilliseconds(300));
+        mailbox.Tell(new RegisterMailbox(Alice, "hash", "Alice", 1 << 20));
+        ExpectMsg<Done>();
+        var passivate = ExpectMsg<Passivate>(TimeSpan.FromSeconds(5));
+        Watch(mailbox);
+        mailbox.Tell(passivate.StopMessage);
+        ExpectTerminated(mailbox);
+
+        // Recovery brings the mailbox back as it was.
+        var again = Mailbox(Alice);
+        again.Tell(new GetAccount(Alice));
+        Assert.Equal("Alice", ExpectMsg<AccountInfo>().DisplayName);
     }
 
     public new void Dispose() => base.Dispose();
