@@ -9,7 +9,7 @@ namespace MailActors.Node;
 /// <summary>The generic host every node command runs in: console logging (Akka's included) and AddMailActors.</summary>
 public static class NodeHost
 {
-    public static IHost Build(MailActorsOptions options, LogLevel minimumLevel = LogLevel.Information)
+    public static IHost Build(MailActorsOptions options, LogLevel minimumLevel = LogLevel.Information, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders()
@@ -22,6 +22,7 @@ public static class NodeHost
             l.LogLevel = minimumLevel >= LogLevel.Warning ? Akka.Event.LogLevel.WarningLevel : Akka.Event.LogLevel.InfoLevel;
             l.AddLoggerFactory();
         }));
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 }

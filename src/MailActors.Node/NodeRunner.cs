@@ -1,5 +1,6 @@
 using Akka.Actor;
 using MailActors.Cluster;
+using MailActors.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -17,7 +18,7 @@ public static class NodeRunner
             return 1;
         }
         var options = settings.ToOptions();
-        using var host = NodeHost.Build(options);
+        using var host = NodeHost.Build(options, services: s => s.AddSmtpIngress(settings.Smtp));
         await host.StartAsync();
 
         var system = host.Services.GetRequiredService<ActorSystem>();
@@ -30,7 +31,8 @@ public static class NodeRunner
               data        {settings.DataDirectory}
               journal     {options.EffectiveJournal.Describe()}
               blobs       {Path.GetFullPath(options.BlobDirectory)}
-              ports       http {settings.HttpPort}, smtp {settings.SmtpPort}, submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (reserved: their servers are not in this build yet)
+              smtp        {host.Services.GetRequiredService<SmtpServer>().Endpoint} (MX for {string.Join(", ", settings.Domains)}; STARTTLS, max {settings.Smtp.MaxMessageSize / 1048576} MB)
+              reserved    http {settings.HttpPort}, submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (their servers are not in this build yet)
               admin       dotnet run --project src/MailActors.Node -- user add alice@{settings.Domains[0]} --password '...' --data-dir {settings.DataDirectory}
             Press Ctrl+C to stop.
             """);

@@ -25,6 +25,8 @@ public sealed record NodeSettings
     public required int SnapshotEvery { get; init; }
     public required TimeSpan PassivateAfter { get; init; }
     public required long DefaultQuotaBytes { get; init; }
+    public required string Hostname { get; init; }
+    public required Smtp.SmtpServerOptions Smtp { get; init; }
 
     public MailActorsOptions ToOptions(bool hostMailboxes = true) => new()
     {
@@ -69,6 +71,7 @@ public sealed record NodeSettings
         FromEnv("MAILACTORS_CLUSTER_HOSTNAME", "cluster.hostname");
         FromEnv("MAILACTORS_CLUSTER_PORT", "cluster.port");
         FromEnv("MAILACTORS_SEED_NODES", "cluster.seed-nodes", list: true);
+        FromEnv("MAILACTORS_HOSTNAME", "hostname");
         if (env.TryGetValue("MAILACTORS_CONFIG", out var envConfig) && !string.IsNullOrWhiteSpace(envConfig)) configFile = envConfig;
 
         var flagLists = new Dictionary<string, List<string>>();
@@ -91,6 +94,7 @@ public sealed record NodeSettings
                 case "--cluster-hostname": overrides["cluster.hostname"] = Value(); break;
                 case "--cluster-port": overrides["cluster.port"] = Value(); break;
                 case "--seed-node": Add(flagLists, "cluster.seed-nodes", Value()); break;
+                case "--hostname": overrides["hostname"] = Value(); break;
                 case "--config": configFile = Value(); break;
                 default: rest.Add(arg); break;
             }
@@ -124,8 +128,24 @@ public sealed record NodeSettings
             catch (FormatException e) { throw new ArgumentException(e.Message, e); }
         }
 
+        var hostname = Str("hostname") is { Length: > 0 } h ? h : System.Net.Dns.GetHostName().ToLowerInvariant();
         var settings = new NodeSettings
         {
+            Hostname = hostname,
+            Smtp = new Smtp.SmtpServerOptions
+            {
+                Port = Port("smtp-port"),
+                Hostname = hostname,
+                LocalDomains = domains,
+                MaxMessageSize = m.GetLong("smtp.max-message-size", 50L << 20),
+                MaxRecipients = m.GetInt("smtp.max-recipients", 100),
+                MaxConnections = m.GetInt("smtp.max-connections", 2000),
+                MaxConnectionsPerAddress = m.GetInt("smtp.max-connections-per-address", 50),
+                CommandTimeout = m.GetTimeSpan("smtp.command-timeout", TimeSpan.FromMinutes(5)),
+                DataTimeout = m.GetTimeSpan("smtp.data-timeout", TimeSpan.FromMinutes(10)),
+                CertificatePath = m.GetString("tls.certificate", "") is { Length: > 0 } cert ? cert : null,
+                CertificatePassword = m.GetString("tls.password", "") is { Length: > 0 } pw ? pw : null,
+            },
             DataDirectory = Path.GetFullPath(Str("data-dir")),
             Domains = domains,
             HttpPort = Port("http-port"),

@@ -32,6 +32,7 @@ static int Usage(int code, string? error = null)
           --cluster-hostname H    address Akka remoting binds to (default 127.0.0.1)
           --cluster-port N        Akka remoting port (default 0 = any free port)
           --seed-node HOST:PORT   join a cluster; repeatable (none = form a cluster alone)
+          --hostname NAME         name in SMTP greetings and Received headers (default: this machine)
           --config FILE           a HOCON file layered over hocon/node.hocon
         """);
     return code;

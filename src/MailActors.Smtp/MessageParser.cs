@@ -1,0 +1,108 @@
+using System.Text;
+using MailActors.Core;
+using MimeKit;
+using MimeKit.Text;
+
+namespace MailActors.Smtp;
+
+/// <summary>
+/// Extracts what a mailbox keeps about a message (DESIGN.md) with MimeKit, from the spool file
+/// in persistent mode, so attachments are never loaded into memory. Broken MIME is not an
+/// error: the message is stored anyway and whatever can be read is used.
+/// </summary>
+public static class MessageParser
+{
+    public static async Task<MessageMetadata> ParseAsync(string path, BlobId blob, long storedSize, CancellationToken ct = default)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous);
+        try
+        {
+            var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, ct);
+            return FromMime(message, blob, storedSize);
+        }
+        catch (FormatException)
+        {
+            stream.Position = 0;
+            return await Unparsable(stream, blob, storedSize, ct);
+        }
+    }
+
+    public static MessageMetadata FromMime(MimeMessage message, BlobId blob, long storedSize)
+    {
+        var attachments = message.BodyParts.OfType<MimePart>()
+            .Where(p => p.IsAttachment || (p.FileName is not null && p.ContentType.MediaType is not "text"))
+            .Select(p => new AttachmentInfo(Clean(p.FileName ?? "unnamed", 255), p.ContentType.MimeType, DecodedSize(p)))
+            .ToList();
+        return new MessageMetadata(
+            blob,
+            storedSize,
+            Clean(message.From.Mailboxes.FirstOrDefault()?.ToString() ?? message.Sender?.ToString() ?? "", 512),
+            message.To.Mailboxes.Select(m => Clean(m.Address, 320)).Take(100).ToList(),
+            message.Cc.Mailboxes.Select(m => Clean(m.Address, 320)).Take(100).ToList(),
+            Clean(message.Subject ?? "", 998),
+            message.Headers.Contains(HeaderId.Date) ? message.Date : null,
+            message.MessageId is { Length: > 0 } id ? Clean("<" + id + ">", 998) : null,
+            Snippet(message),
+            attachments);
+    }
+
+    private static string Snippet(MimeMessage message)
+    {
+        try
+        {
+            var text = message.TextBody;
+            if (string.IsNullOrWhiteSpace(text) && message.HtmlBody is { } html) text = HtmlText(html);
+            return Clean(Collapse(text ?? ""), MessageMetadata.MaxSnippetLength);
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException)
+        {
+            return "";
+        }
+    }
+
+    private static string HtmlText(string html)
+    {
+        var text = new StringBuilder();
+        var tokenizer = new HtmlTokenizer(new StringReader(html));
+        var skip = 0;
+        while (tokenizer.ReadNextToken(out var token) && text.Length < 4 * MessageMetadata.MaxSnippetLength)
+        {
+            switch (token)
+            {
+                case HtmlTagToken tag when tag.Id is HtmlTagId.Script or HtmlTagId.Style or HtmlTagId.Head:
+                    skip += tag.IsEndTag ? -1 : tag.IsEmptyElement ? 0 : 1;
+                    break;
+                case HtmlDataToken data when skip <= 0:
+                    text.Append(data.Data).Append(' ');
+                    break;
+            }
+        }
+        return System.Net.WebUtility.HtmlDecode(text.ToString());
+    }
+
+    private static long DecodedSize(MimePart part)
+    {
+        var encoded = part.Content?.Stream is { CanSeek: true } s ? s.Length : 0;
+        return part.ContentTransferEncoding == ContentEncoding.Base64 ? encoded * 3 / 4 : encoded;
+    }
+
+    private static async Task<MessageMetadata> Unparsable(Stream stream, BlobId blob, long storedSize, CancellationToken ct)
+    {
+        var buffer = new byte[4096];
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
+        var snippet = Collapse(Encoding.UTF8.GetString(buffer, 0, read));
+        return new MessageMetadata(blob, storedSize, "", [], [], "(message could not be parsed)", null, null,
+            Clean(snippet, MessageMetadata.MaxSnippetLength), []);
+    }
+
+    private static string Collapse(string s) => string.Join(' ', s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>Bounded length, no control characters: these strings end up in JSON, IMAP and logs.</summary>
+    private static string Clean(string s, int max)
+    {
+        var cleaned = new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        if (cleaned.Length <= max) return cleaned;
+        var cut = char.IsHighSurrogate(cleaned[max - 1]) ? max - 1 : max;
+        return cleaned[..cut];
+    }
+}
