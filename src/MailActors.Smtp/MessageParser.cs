@@ -80,10 +80,36 @@ public static class MessageParser
         return System.Net.WebUtility.HtmlDecode(text.ToString());
     }
 
+    /// <summary>The attachment's real size: decoded through a counting sink (content streams from the spool file).</summary>
     private static long DecodedSize(MimePart part)
     {
-        var encoded = part.Content?.Stream is { CanSeek: true } s ? s.Length : 0;
-        return part.ContentTransferEncoding == ContentEncoding.Base64 ? encoded * 3 / 4 : encoded;
+        if (part.Content is null) return 0;
+        try
+        {
+            using var counter = new CountingStream();
+            part.Content.DecodeTo(counter);
+            return counter.Length;
+        }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            return part.Content.Stream is { CanSeek: true } s ? s.Length : 0;
+        }
+    }
+
+    private sealed class CountingStream : Stream
+    {
+        private long _length;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+        public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private static async Task<MessageMetadata> Unparsable(Stream stream, BlobId blob, long storedSize, CancellationToken ct)
