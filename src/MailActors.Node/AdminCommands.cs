@@ -1,5 +1,6 @@
 using Akka.Actor;
 using MailActors.Cluster;
+using MailActors.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,29 @@ public static class AdminCommands
                     Console.WriteLine($"created {account.Mailbox} (quota {account.QuotaBytes / (1024 * 1024)} MiB) with folders Inbox, Sent, Drafts, Trash, Spam, Archive");
                     return 0;
                 });
+            case ["import", var file]:
+                // One "address password [display name]" per line; many users in one process.
+                var lines = File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+                return await WithClient(settings, async (client, _) =>
+                {
+                    var failed = 0;
+                    await Parallel.ForEachAsync(lines, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, async (line, ct) =>
+                    {
+                        var parts = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+                        try
+                        {
+                            if (parts.Length < 2) throw new MailboxException(MailboxErrorCode.Invalid, "expected: address password [name]");
+                            await client.RegisterAsync(parts[0], parts[1], parts.Length > 2 ? parts[2] : null, ct: ct);
+                        }
+                        catch (MailboxException e)
+                        {
+                            Interlocked.Increment(ref failed);
+                            Console.Error.WriteLine($"{parts[0]}: {e.Message}");
+                        }
+                    });
+                    Console.WriteLine($"imported {lines.Count - failed} of {lines.Count} user(s)");
+                    return failed == 0 ? 0 : 1;
+                });
             case ["list"]:
                 return await WithClient(settings, async (client, system) =>
                 {
@@ -40,7 +64,7 @@ public static class AdminCommands
                     return 0;
                 });
             default:
-                throw new ArgumentException("usage: user add ADDRESS [--password P] [--name NAME] [--quota-mb N] | user list");
+                throw new ArgumentException("usage: user add ADDRESS [--password P] [--name NAME] [--quota-mb N] | user import FILE | user list");
         }
     }
 

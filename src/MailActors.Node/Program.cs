@@ -22,6 +22,7 @@ static int Usage(int code, string? error = null)
     Console.Error.WriteLine("""
         usage: MailActors.Node [run] [flags]                start a node (the default)
                MailActors.Node user add ADDRESS [--password P] [--name NAME] [--quota-mb N] [flags]
+               MailActors.Node user import FILE [flags]            one "address password [name]" per line
                MailActors.Node user list [flags]
 
         flags (also in hocon/node.hocon and MAILACTORS_* environment variables):
