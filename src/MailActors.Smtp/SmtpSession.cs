@@ -44,7 +44,7 @@ internal sealed class SmtpSession(
 
     public async Task RunAsync(CancellationToken ct)
     {
-        log.LogInformation("smtp {Id} connect from {Peer}", _id, Peer);
+        log.LogDebug("smtp {Id} connect from {Peer}", _id, Peer);
         try
         {
             Reply($"220 {options.Hostname} ESMTP MailActors ready");
@@ -81,7 +81,7 @@ internal sealed class SmtpSession(
         finally
         {
             if (_chunked is not null) await _chunked.AbortAsync();
-            log.LogInformation("smtp {Id} disconnect ({Transactions} messages)", _id, _transactions);
+            log.LogDebug("smtp {Id} disconnect ({Transactions} messages)", _id, _transactions);
         }
     }
 
