@@ -27,6 +27,14 @@ public sealed class ClusterTests : IDisposable
         await using var b = await TestNode.StartAsync(optionsB);
         await EmbeddingTests.AwaitAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(a.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2));
 
+        // Shards are placed on the regions the coordinator knows when they are first used: wait for both.
+        var regionA = await a.Services.GetRequiredService<IRequiredActor<MailboxRegion>>().GetAsync();
+        await EmbeddingTests.AwaitAsync(async () =>
+        {
+            var stats = await regionA.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5));
+            return stats.Regions.Count == 2;
+        }, seconds: 30);
+
         var users = Enumerable.Range(0, 16).Select(i => $"user{i}@localhost").ToList();
         var hash = PasswordHasher.Hash("correct horse battery", PasswordHasher.MinIterations);
         foreach (var user in users)

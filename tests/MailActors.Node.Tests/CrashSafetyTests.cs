@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using MailActors.Cluster;
 using MailActors.Core;
 using MailKit.Net.Smtp;
@@ -23,13 +22,12 @@ namespace MailActors.Node.Tests;
 public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("mailactors-crash.").FullName;
-    private static readonly string NodeDll = Path.Combine(AppContext.BaseDirectory, "MailActors.Node.dll");
 
     [Fact]
     public async Task Every_message_acknowledged_before_a_sigkill_survives_it()
     {
         var port = FreePort();
-        var (code, text) = await RunAsync("user", "add", "alice@example.test", "--password", "correct horse battery", "--data-dir", _dataDir, "--domain", "example.test");
+        var (code, text) = await NodeExecutable.RunAsync("user", "add", "alice@example.test", "--password", "correct horse battery", "--data-dir", _dataDir, "--domain", "example.test");
         Assert.True(code == 0, text);
 
         var acknowledged = new ConcurrentBag<string>();
@@ -60,8 +58,11 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
                 }
             })).ToList();
 
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1500, 4000)));
-            Assert.Equal(0, kill(node.Id, 9)); // SIGKILL: no shutdown hooks, no flushing
+            // Kill at a random moment once mail is flowing (a cold node JITs its first messages slowly).
+            var flowing = DateTime.UtcNow.AddSeconds(60);
+            while (acknowledged.Count < 20 && DateTime.UtcNow < flowing) await Task.Delay(50);
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1500)));
+            Assert.Equal(0, NodeExecutable.Signal(node, NodeExecutable.SigKill)); // no shutdown hooks, no flushing
             await node.WaitForExitAsync();
             stop.Cancel();
             await Task.WhenAll(senders);
@@ -72,7 +73,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         // The node starts again on the same data directory after the crash…
         using (var node = await StartNodeAsync(port))
         {
-            Assert.Equal(0, kill(node.Id, 2));
+            Assert.Equal(0, NodeExecutable.Signal(node, NodeExecutable.SigInt));
             await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
@@ -98,32 +99,8 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{stored.Count} stored (acknowledged {acknowledged.Count}; the rest were in flight at the kill)");
     }
 
-    private async Task<Process> StartNodeAsync(int port)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { NodeDll, "--data-dir", _dataDir, "--smtp-port", port.ToString(), "--domain", "example.test", "--hostname", "mx.test" })
-            psi.ArgumentList.Add(a);
-        var node = Process.Start(psi)!;
-        var up = new TaskCompletionSource();
-        node.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Press Ctrl+C to stop.") == true) up.TrySetResult(); };
-        node.ErrorDataReceived += (_, _) => { };
-        node.BeginOutputReadLine();
-        node.BeginErrorReadLine();
-        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return node;
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(NodeDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private Task<Process> StartNodeAsync(int port) =>
+        NodeExecutable.StartNodeAsync(null, "--data-dir", _dataDir, "--smtp-port", port.ToString(), "--domain", "example.test", "--hostname", "mx.test");
 
     private static int FreePort()
     {
@@ -131,9 +108,6 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 
     public void Dispose()
     {
