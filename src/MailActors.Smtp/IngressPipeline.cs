@@ -53,8 +53,8 @@ internal sealed class IngressPipeline : IAsyncDisposable
         _log = log;
         _jobs = Channel.CreateBounded<IngressJob>(new BoundedChannelOptions(parallelism * 4) { SingleReader = true });
         _completion = ChannelSource.FromReader(_jobs.Reader)
-            .SelectAsync(parallelism, ParseAsync)
-            .SelectAsync(parallelism, ScanAsync)
+            .SelectAsyncUnordered(parallelism, ParseAsync) // unordered: a big message doesn't hold up small ones
+            .SelectAsyncUnordered(parallelism, ScanAsync)
             .SelectAsyncUnordered(parallelism, DeliverAsync)
             .RunWith(Sink.Ignore<IngressJob>(), system.Materializer());
     }
@@ -62,8 +62,21 @@ internal sealed class IngressPipeline : IAsyncDisposable
     /// <summary>Queues a message (waiting while the pipeline is full) and returns its outcome.</summary>
     public async Task<IngressOutcome> SubmitAsync(IngressJob job, CancellationToken ct)
     {
+        if (_completion.IsCompleted) return Unavailable(job, "the ingress pipeline has stopped");
         await _jobs.Writer.WriteAsync(job, ct);
-        return await job.Done.Task;
+        // A job is never left waiting forever: if the pipeline dies, or a mailbox never answers, the sender gets a 451.
+        var finished = await Task.WhenAny(job.Done.Task, _completion, Task.Delay(SubmitTimeout, ct));
+        return finished == job.Done.Task ? await job.Done.Task : Unavailable(job, finished == _completion ? "the ingress pipeline has stopped" : "delivery timed out");
+    }
+
+    private static readonly TimeSpan SubmitTimeout = TimeSpan.FromMinutes(5);
+
+    private IngressOutcome Unavailable(IngressJob job, string why)
+    {
+        _log.LogError("message {Blob} not delivered: {Reason}", job.Blob, why);
+        var outcome = new IngressOutcome(451, "451 4.3.0 Mail system temporarily unavailable, try again later");
+        Finish(job, outcome);
+        return outcome;
     }
 
     private sealed record Parsed(IngressJob Job, MessageMetadata? Metadata);
