@@ -18,7 +18,7 @@ ROUNDS=${ROUNDS:-3}
 TOTAL=$((USERS * PER_USER))
 
 need=()
-for p in postfix dovecot-lmtpd dovecot-imapd; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in postfix dovecot-lmtpd dovecot-imapd bc python3; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
