@@ -50,14 +50,28 @@ public static class MessageParser
     {
         try
         {
-            var text = message.TextBody;
-            if (string.IsNullOrWhiteSpace(text) && message.HtmlBody is { } html) text = HtmlText(html);
+            // Only the start of the body is decoded: TextBody/HtmlBody would decode a whole
+            // (possibly 50 MB) text part into one string just to keep 160 characters of it.
+            var bodies = message.BodyParts.OfType<TextPart>().Where(p => !p.IsAttachment).ToList();
+            var text = bodies.FirstOrDefault(p => p.IsPlain) is { } plain ? Head(plain) : null;
+            if (string.IsNullOrWhiteSpace(text) && bodies.FirstOrDefault(p => p.IsHtml) is { } html) text = HtmlText(Head(html));
             return Clean(Collapse(text ?? ""), MessageMetadata.MaxSnippetLength);
         }
-        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException or IOException)
         {
             return "";
         }
+    }
+
+    /// <summary>The first few KB of a text part, transfer-decoded and charset-decoded.</summary>
+    private static string Head(TextPart part)
+    {
+        if (part.Content is null) return "";
+        var buffer = new byte[8 * 1024];
+        using var decoded = part.Content.Open();
+        var read = decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var encoding = part.ContentType.CharsetEncoding ?? Encoding.UTF8;
+        return encoding.GetString(buffer, 0, read);
     }
 
     private static string HtmlText(string html)
