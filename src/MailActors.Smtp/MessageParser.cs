@@ -140,7 +140,7 @@ public static class MessageParser
     /// <summary>Bounded length, no control characters: these strings end up in JSON, IMAP and logs.</summary>
     private static string Clean(string s, int max)
     {
-        var cleaned = new string(s.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        var cleaned = (s.Any(char.IsControl) ? new string(s.Where(c => !char.IsControl(c)).ToArray()) : s).Trim();
         if (cleaned.Length <= max) return cleaned;
         var cut = char.IsHighSurrogate(cleaned[max - 1]) ? max - 1 : max;
         return cleaned[..cut];
