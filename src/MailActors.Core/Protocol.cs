@@ -50,6 +50,19 @@ public sealed record MoveMessages(MailboxId Mailbox, IReadOnlyList<long> Message
 /// <summary>Moves messages to Trash; messages already in Trash are expunged.</summary>
 public sealed record DeleteMessages(MailboxId Mailbox, IReadOnlyList<long> MessageIds) : IMailboxCommand;
 
+/// <summary>
+/// Opens a sign-in session (HTTP login). Only the SHA-256 of the session secret is kept; a
+/// mailbox holds at most <see cref="MaxSessions"/> sessions, and opening one more ends the oldest.
+/// </summary>
+public sealed record OpenSession(MailboxId Mailbox, string SessionHash, DateTimeOffset ExpiresAt, string Client) : IMailboxCommand
+{
+    public const int MaxSessions = 20;
+    public const int MaxClientLength = 200;
+}
+
+/// <summary>Ends a session (logout). Ending an unknown or already ended session is not an error.</summary>
+public sealed record CloseSession(MailboxId Mailbox, string SessionHash) : IMailboxCommand;
+
 // ---- queries --------------------------------------------------------------------------
 
 public sealed record GetAccount(MailboxId Mailbox) : IMailboxQuery;
@@ -63,6 +76,9 @@ public sealed record ListMessages(MailboxId Mailbox, string FolderId, MessageSta
 }
 
 public sealed record GetMessage(MailboxId Mailbox, long MessageId) : IMailboxQuery;
+
+/// <summary>Answers <see cref="SessionInfo"/> for a live session, NotFound otherwise (the caller checks expiry).</summary>
+public sealed record CheckSession(MailboxId Mailbox, string SessionHash) : IMailboxQuery;
 
 // ---- replies --------------------------------------------------------------------------
 
@@ -101,6 +117,8 @@ public sealed record MessageReply(MessageSummary Message) : IMailboxReply;
 /// <summary>Which of the requested messages a batch command touched, and which don't exist.</summary>
 public sealed record MessagesUpdatedReply(IReadOnlyList<long> Updated, IReadOnlyList<long> NotFound) : IMailboxReply;
 
+public sealed record SessionInfo(string SessionHash, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string Client) : IMailboxReply;
+
 public sealed record Done : IMailboxReply
 {
     public static readonly Done Instance = new();
@@ -133,3 +151,22 @@ public sealed record FolderRenamed(string FolderId, string NewName) : IMailboxEv
 
 /// <summary>Folders removed (a folder and its sub-folders) after their mail moved to Trash.</summary>
 public sealed record FoldersDeleted(IReadOnlyList<string> FolderIds) : IMailboxEvent;
+
+public sealed record SessionOpened(string SessionHash, DateTimeOffset At, DateTimeOffset ExpiresAt, string Client) : IMailboxEvent;
+
+public sealed record SessionClosed(string SessionHash) : IMailboxEvent;
+
+// ---- notifications (published, never persisted) ----------------------------------------
+
+/// <summary>A folder's counts after a change, so clients update badges without a query.</summary>
+public sealed record FolderCount(string FolderId, int Total, int Unread);
+
+/// <summary>
+/// Published by a mailbox (DistributedPubSub topic <see cref="Topic"/>) after events are durable:
+/// the events with their journal sequence numbers FirstSeqNr, FirstSeqNr+1, …, and the counts
+/// of the folders they touched. Realtime edges (WebSocket, long-poll, IMAP IDLE) subscribe to it.
+/// </summary>
+public sealed record MailboxChanged(MailboxId Mailbox, long FirstSeqNr, IReadOnlyList<IMailboxEvent> Events, IReadOnlyList<FolderCount> Counts) : IMailProtocol
+{
+    public static string Topic(MailboxId mailbox) => "mailbox:" + mailbox.Value;
+}

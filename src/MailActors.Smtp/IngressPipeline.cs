@@ -4,6 +4,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using MailActors.Cluster;
 using MailActors.Core;
+using MailActors.Mime;
 using Microsoft.Extensions.Logging;
 
 namespace MailActors.Smtp;

@@ -3,7 +3,7 @@ using MailActors.Core;
 using MimeKit;
 using MimeKit.Text;
 
-namespace MailActors.Smtp;
+namespace MailActors.Mime;
 
 /// <summary>
 /// Extracts what a mailbox keeps about a message (DESIGN.md) with MimeKit, from the spool file
