@@ -53,6 +53,8 @@ public static class MailActorsHosting
                 SeedNodes = options.SeedNodes.Select(s => SeedAddress(options.ActorSystemName, s)).ToArray(),
             });
         if (JournalSetup.CreateSetup(journal) is { } setup) builder.AddSetup(setup);
+        // Mailbox changes fan out to realtime edges (WebSocket, long-poll, IMAP IDLE) on any node.
+        builder.WithDistributedPubSub(role: "");
 
         var extractor = new MailboxMessageExtractor(options.ShardCount);
         if (options.HostMailboxes)

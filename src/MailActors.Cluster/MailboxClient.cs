@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Hosting;
 using MailActors.Core;
@@ -17,6 +19,11 @@ public sealed class MailboxException(MailboxErrorCode code, string message, Exce
 /// </summary>
 public sealed class MailboxClient
 {
+    public const string MeterName = "MailActors.Mailboxes";
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Histogram<double> AskDuration = Meter.CreateHistogram<double>(
+        "mailactors.mailbox.request.duration", unit: "s", description: "Round trip to a mailbox actor, by request kind");
+
     private readonly Func<CancellationToken, Task<IActorRef>> _region;
     private readonly MailActorsOptions _options;
 
@@ -100,6 +107,7 @@ public sealed class MailboxClient
     public async Task<IMailboxReply> SendAsync(IMailboxCommand command, CancellationToken ct = default)
     {
         var region = await _region(ct);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             return await region.Ask<IMailboxReply>(command, _options.AskTimeout, ct);
@@ -108,7 +116,15 @@ public sealed class MailboxClient
         {
             throw new MailboxException(MailboxErrorCode.Unavailable, $"mailbox {command.Mailbox} did not answer within {_options.AskTimeout.TotalSeconds:0.#} s", e);
         }
+        finally
+        {
+            AskDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("request", command.GetType().Name));
+        }
     }
+
+    /// <summary>Sends any mailbox command and expects reply type <typeparamref name="T"/>; a <see cref="MailboxError"/> throws.</summary>
+    public Task<T> SendExpectingAsync<T>(IMailboxCommand command, CancellationToken ct = default) where T : IMailboxReply =>
+        Expect<T>(command, ct);
 
     private async Task<T> Expect<T>(IMailboxCommand command, CancellationToken ct) where T : IMailboxReply =>
         await SendAsync(command, ct) switch

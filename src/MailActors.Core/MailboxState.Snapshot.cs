@@ -5,10 +5,12 @@ namespace MailActors.Core;
 /// string table, subject/Message-ID/snippet as the same packed UTF-8 the mailbox keeps. A
 /// 100,000-message mailbox must load in well under 300 ms, which rules out JSON and any
 /// per-field string round trip.
+/// Formats: 1 = account, folders, messages, delivery ids; 2 = format 1 + sessions at the end.
+/// Journals keep old snapshots, so every format ever written stays readable.
 /// </summary>
 public sealed partial class MailboxState
 {
-    private const byte SnapshotFormat = 1;
+    private const byte SnapshotFormat = 2;
 
     public MailboxSnapshot ToSnapshot()
     {
@@ -99,6 +101,8 @@ public sealed partial class MailboxState
                 w.Write(messageId);
                 w.Write(atMs);
             }
+
+            WriteSessions(w);
         }
         return new MailboxSnapshot(buffer.ToArray());
     }
@@ -107,7 +111,7 @@ public sealed partial class MailboxState
     {
         using var r = new BinaryReader(new MemoryStream(snapshot.Data, writable: false), System.Text.Encoding.UTF8);
         var format = r.ReadByte();
-        if (format != SnapshotFormat) throw new InvalidDataException($"unknown mailbox snapshot format {format}");
+        if (format is < 1 or > SnapshotFormat) throw new InvalidDataException($"unknown mailbox snapshot format {format}");
         var state = new MailboxState(MailboxId.FromNormalized(r.ReadString()));
         if (r.ReadBoolean())
             state.Account = new AccountRegistered(r.ReadString(), r.ReadString(), r.ReadInt64(), DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64()), r.ReadUInt32());
@@ -166,6 +170,7 @@ public sealed partial class MailboxState
             state._deliveries[hash] = (r.ReadInt64(), r.ReadInt64());
             state._deliveryOrder.Enqueue(hash);
         }
+        if (format >= 2) state.ReadSessions(r);
         if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("trailing bytes after the mailbox snapshot");
         return state;
     }

@@ -60,6 +60,8 @@ public sealed partial class MailboxState
             SetMessageFlags c => DecideSetFlags(c),
             MoveMessages c => DecideMove(c),
             DeleteMessages c => DecideDelete(c),
+            OpenSession c => DecideOpenSession(c, now),
+            CloseSession c => DecideCloseSession(c),
             IMailboxQuery q => Decision.Answer(Query(q)),
             _ => Decision.Reject(MailboxErrorCode.Invalid, $"unknown command {command.GetType().Name}"),
         };
@@ -171,6 +173,7 @@ public sealed partial class MailboxState
             GetMessage q => _messages.TryGetValue(q.MessageId, out var m)
                 ? new MessageReply(m.ToSummary())
                 : new MailboxError(MailboxErrorCode.NotFound, "no such message"),
+            CheckSession q => CheckSession(q),
             _ => new MailboxError(MailboxErrorCode.Invalid, $"unknown query {query.GetType().Name}"),
         };
     }
@@ -266,6 +269,12 @@ public sealed partial class MailboxState
             case FoldersDeleted e:
                 foreach (var id in e.FolderIds) _folders.Remove(id);
                 break;
+            case SessionOpened e:
+                ApplySessionOpened(e);
+                break;
+            case SessionClosed e:
+                ApplySessionClosed(e);
+                break;
             default:
                 throw new InvalidOperationException($"unknown event {@event.GetType().Name}");
         }
@@ -310,6 +319,47 @@ public sealed partial class MailboxState
         var horizon = atMs - (long)DeliveryIdRetention.TotalMilliseconds;
         while (_deliveryOrder.TryPeek(out var oldest) && _deliveries[oldest].AtMs < horizon)
             _deliveries.Remove(_deliveryOrder.Dequeue());
+    }
+
+    // ---- change notifications -----------------------------------------------------------
+
+    /// <summary>
+    /// Adds the ids of the folders whose Total or Unread <paramref name="event"/> can change.
+    /// Call it before <see cref="Apply"/>: afterwards moved and expunged messages no longer say
+    /// where they were.
+    /// </summary>
+    public void CollectTouchedFolders(IMailboxEvent @event, ISet<string> into)
+    {
+        switch (@event)
+        {
+            case MessageDelivered e:
+                into.Add(e.FolderId);
+                break;
+            case MessageFlagsChanged e when ((e.Add | e.Remove) & MessageFlags.Seen) != 0: // other flags don't count
+                AddFoldersOf(e.MessageIds, into);
+                break;
+            case MessagesMoved e:
+                AddFoldersOf(e.MessageIds, into);
+                into.Add(e.TargetFolderId);
+                break;
+            case MessagesExpunged e:
+                AddFoldersOf(e.MessageIds, into);
+                break;
+            case FolderCreated e:
+                into.Add(e.FolderId);
+                break;
+            // FoldersDeleted (gone, nothing to count), FolderRenamed, account and session events: no counts change.
+        }
+    }
+
+    /// <summary>A folder's current counts, or null if it doesn't exist (any more).</summary>
+    public FolderCount? CountOf(string folderId) =>
+        _folders.TryGetValue(folderId, out var f) ? new FolderCount(f.Id, f.Total, f.Unread.Count) : null;
+
+    private void AddFoldersOf(IReadOnlyList<long> messageIds, ISet<string> into)
+    {
+        foreach (var id in messageIds)
+            if (_messages.TryGetValue(id, out var m)) into.Add(m.Folder.Id);
     }
 
     // ---- helpers ------------------------------------------------------------------------

@@ -77,6 +77,12 @@ public sealed record ListMessages(MailboxId Mailbox, string FolderId, MessageSta
 
 public sealed record GetMessage(MailboxId Mailbox, long MessageId) : IMailboxQuery;
 
+/// <summary>
+/// The mailbox's journal position once every earlier write is durable: where a realtime client
+/// starts following <see cref="MailboxChanged"/> notifications (answered by the actor, not the state).
+/// </summary>
+public sealed record GetEventCursor(MailboxId Mailbox) : IMailboxQuery;
+
 /// <summary>Answers <see cref="SessionInfo"/> for a live session, NotFound otherwise (the caller checks expiry).</summary>
 public sealed record CheckSession(MailboxId Mailbox, string SessionHash) : IMailboxQuery;
 
@@ -116,6 +122,8 @@ public sealed record MessageReply(MessageSummary Message) : IMailboxReply;
 
 /// <summary>Which of the requested messages a batch command touched, and which don't exist.</summary>
 public sealed record MessagesUpdatedReply(IReadOnlyList<long> Updated, IReadOnlyList<long> NotFound) : IMailboxReply;
+
+public sealed record EventCursorReply(long SeqNr) : IMailboxReply;
 
 public sealed record SessionInfo(string SessionHash, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string Client) : IMailboxReply;
 

@@ -18,4 +18,28 @@ public sealed record GatewayOptions
     public bool SignupEnabled { get; init; } = true;
 
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Login attempts a client address may make at once, then one more per refill period.</summary>
+    public int LoginBurstPerIp { get; init; } = 20;
+    public TimeSpan LoginRefillPerIp { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Login attempts against one account, from anywhere, at once and then one per period.</summary>
+    public int LoginBurstPerAccount { get; init; } = 5;
+    public TimeSpan LoginRefillPerAccount { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Bytes of rendered messages kept for repeated opens.</summary>
+    public long RenderCacheBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Largest compose request (JSON or multipart with attachments).</summary>
+    public long MaxComposeBytes { get; init; } = 40L * 1024 * 1024;
+
+    /// <summary>Largest body of any other request.</summary>
+    public long MaxJsonBytes { get; init; } = 256 * 1024;
+
+    public int MaxRecipients { get; init; } = 100;
+
+    public long MaxAttachmentBytes { get; init; } = 25L * 1024 * 1024;
+
+    /// <summary>Undelivered realtime events a slow WebSocket may fall behind before it is closed (it resumes from its cursor).</summary>
+    public int MaxPendingPushes { get; init; } = 1000;
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
 using MailActors.Cluster;
 using MailActors.Smtp;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,8 +19,9 @@ public static class NodeRunner
             return 1;
         }
         var options = settings.ToOptions();
-        using var host = NodeHost.Build(options, services: s => s.AddSmtpIngress(settings.Smtp));
+        await using var host = NodeHost.BuildServer(options, settings.Gateway, settings.Hostname, services: s => s.AddSmtpIngress(settings.Smtp));
         await host.StartAsync();
+        var http = host.Urls.Select(u => u.Replace("0.0.0.0", settings.Hostname)).ToList();
 
         var system = host.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
@@ -32,7 +34,8 @@ public static class NodeRunner
               journal     {options.EffectiveJournal.Describe()}
               blobs       {Path.GetFullPath(options.BlobDirectory)}
               smtp        {host.Services.GetRequiredService<SmtpServer>().Endpoint} (MX for {string.Join(", ", settings.Domains)}; STARTTLS, max {settings.Smtp.MaxMessageSize / 1048576} MB)
-              reserved    http {settings.HttpPort}, submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (their servers are not in this build yet)
+              http        {string.Join(", ", http)} (API /v1, docs /docs, OpenAPI /openapi/v1.json, /health/ready, /metrics; sign-up {(settings.Gateway.SignupEnabled ? "open" : "closed")})
+              reserved    submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (their servers are not in this build yet)
               admin       dotnet run --project src/MailActors.Node -- user add alice@{settings.Domains[0]} --password '...' --data-dir {settings.DataDirectory}
             Press Ctrl+C to stop.
             """);

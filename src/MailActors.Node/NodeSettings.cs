@@ -14,6 +14,9 @@ public sealed record NodeSettings
     public required string DataDirectory { get; init; }
     public required IReadOnlyList<string> Domains { get; init; }
     public required int HttpPort { get; init; }
+    /// <summary>Null = no HTTPS listener ("off").</summary>
+    public int? HttpsPort { get; init; }
+    public required Gateway.GatewayOptions Gateway { get; init; }
     public required int SmtpPort { get; init; }
     public required int SubmissionPort { get; init; }
     public required int ImapPort { get; init; }
@@ -63,6 +66,7 @@ public sealed record NodeSettings
         FromEnv("MAILACTORS_DATA_DIR", "data-dir");
         FromEnv("MAILACTORS_DOMAINS", "domains", list: true);
         FromEnv("MAILACTORS_HTTP_PORT", "http-port");
+        FromEnv("MAILACTORS_HTTPS_PORT", "https-port");
         FromEnv("MAILACTORS_SMTP_PORT", "smtp-port");
         FromEnv("MAILACTORS_SUBMISSION_PORT", "submission-port");
         FromEnv("MAILACTORS_IMAP_PORT", "imap-port");
@@ -86,6 +90,7 @@ public sealed record NodeSettings
                 case "--data-dir": overrides["data-dir"] = Value(); break;
                 case "--domain": Add(flagLists, "domains", Value()); break;
                 case "--http-port": overrides["http-port"] = Value(); break;
+                case "--https-port": overrides["https-port"] = Value(); break;
                 case "--smtp-port": overrides["smtp-port"] = Value(); break;
                 case "--submission-port": overrides["submission-port"] = Value(); break;
                 case "--imap-port": overrides["imap-port"] = Value(); break;
@@ -117,6 +122,8 @@ public sealed record NodeSettings
                 ? port
                 : throw new ArgumentException($"{key} must be a port number 0..65535, not '{text}'");
         }
+        int? OptionalPort(string key) =>
+            (overrides.TryGetValue(key, out var v) ? (string)v : m.GetString(key, "")) is "" or "off" ? null : Port(key);
         IReadOnlyList<string> List(string key) => lists.TryGetValue(key, out var l) ? l : m.GetStringList(key).ToList();
 
         var domains = List("domains").Select(d => d.Trim().TrimEnd('.').ToLowerInvariant()).Where(d => d.Length > 0).Distinct().ToList();
@@ -129,8 +136,23 @@ public sealed record NodeSettings
         }
 
         var hostname = Str("hostname") is { Length: > 0 } h ? h : System.Net.Dns.GetHostName().ToLowerInvariant();
+        var certificate = m.GetString("tls.certificate", "") is { Length: > 0 } cert ? cert : null;
+        var certificatePassword = m.GetString("tls.password", "") is { Length: > 0 } pw ? pw : null;
+        var listen = m.GetString("http.listen-address", "0.0.0.0");
+        if (!System.Net.IPAddress.TryParse(listen, out _)) throw new ArgumentException($"http.listen-address must be an IP address, not '{listen}'");
         var settings = new NodeSettings
         {
+            HttpsPort = OptionalPort("https-port"),
+            Gateway = new Gateway.GatewayOptions
+            {
+                HttpPort = Port("http-port"),
+                HttpsPort = OptionalPort("https-port"),
+                ListenAddress = listen,
+                CertificatePath = certificate,
+                CertificatePassword = certificatePassword,
+                SignupEnabled = m.GetBoolean("http.signup", true),
+                SessionLifetime = m.GetTimeSpan("http.session-lifetime", TimeSpan.FromDays(30)),
+            },
             Hostname = hostname,
             Smtp = new Smtp.SmtpServerOptions
             {
@@ -143,8 +165,8 @@ public sealed record NodeSettings
                 MaxConnectionsPerAddress = m.GetInt("smtp.max-connections-per-address", 50),
                 CommandTimeout = m.GetTimeSpan("smtp.command-timeout", TimeSpan.FromMinutes(5)),
                 DataTimeout = m.GetTimeSpan("smtp.data-timeout", TimeSpan.FromMinutes(10)),
-                CertificatePath = m.GetString("tls.certificate", "") is { Length: > 0 } cert ? cert : null,
-                CertificatePassword = m.GetString("tls.password", "") is { Length: > 0 } pw ? pw : null,
+                CertificatePath = certificate,
+                CertificatePassword = certificatePassword,
             },
             DataDirectory = Path.GetFullPath(Str("data-dir")),
             Domains = domains,

@@ -28,7 +28,9 @@ static int Usage(int code, string? error = null)
         flags (also in hocon/node.hocon and MAILACTORS_* environment variables):
           --data-dir DIR          blobs and the embedded SQLite journal (default ./data)
           --domain DOMAIN         a local mail domain; repeatable (default localhost)
-          --http-port N  --smtp-port N  --submission-port N  --imap-port N  --pop3-port N
+          --http-port N           HTTP API (default 8080)
+          --https-port N|off      HTTPS API with tls.certificate or a self-signed one (default 8443)
+          --smtp-port N  --submission-port N  --imap-port N  --pop3-port N
           --postgres CONNSTR      keep journal and snapshots in PostgreSQL instead of SQLite
           --cluster-hostname H    address Akka remoting binds to (default 127.0.0.1)
           --cluster-port N        Akka remoting port (default 0 = any free port)

@@ -18,6 +18,23 @@ internal static class Samples
         "Hi Alice, the numbers for Q4 are attached — ünïcødé ✓",
         [new AttachmentInfo("report.pdf", "application/pdf", 4000)]);
 
+    public const string SessionHash = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg";
+    public static readonly DateTimeOffset At = new(2026, 12, 1, 10, 30, 0, 123, TimeSpan.Zero);
+
+    /// <summary>A notification with events of several kinds (and their different shapes) and folder counts.</summary>
+    public static MailboxChanged Changed() => new(Alice, 41,
+    [
+        new MessageDelivered("d-1", 7, "inbox", 3, At, MessageFlags.None, Meta()),
+        new MessageFlagsChanged([7, 8], MessageFlags.Seen, MessageFlags.Flagged),
+        new MessagesMoved([8], "archive", 12),
+        new MessagesExpunged([9]),
+        new FolderCreated("f2", "Receipts", 1_700_000_001),
+        new FolderRenamed("f2", "Bills"),
+        new FoldersDeleted(["f3"]),
+        new SessionClosed(SessionHash),
+    ],
+    [new FolderCount("inbox", 120, 7), new FolderCount("archive", 3000, 0), new FolderCount("f2", 0, 0)]);
+
     /// <summary>One instance of every protocol type the serializer handles.</summary>
     public static IEnumerable<object> All()
     {
@@ -34,10 +51,14 @@ internal static class Samples
             new SetMessageFlags(Alice, [1, 2], MessageFlags.Seen, MessageFlags.Flagged),
             new MoveMessages(Alice, [3], "archive"),
             new DeleteMessages(Alice, [4, 5]),
+            new OpenSession(Alice, SessionHash, At.AddDays(30), "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
+            new CloseSession(Alice, SessionHash),
             new GetAccount(Alice),
             new ListFolders(Alice),
             new ListMessages(Alice, "inbox", MessageStatusFilter.Unread, 50, "AQAAAAAAAAAH"),
             new GetMessage(Alice, 9),
+            new CheckSession(Alice, SessionHash),
+            new GetEventCursor(Alice),
             new MailboxError(MailboxErrorCode.QuotaExceeded, "full"),
             new AccountInfo(Alice, "Alice", "hash", 100, 50, 3, DateTimeOffset.UnixEpoch),
             new MessageDeliveredReply(7, "inbox", 3, true),
@@ -46,6 +67,8 @@ internal static class Samples
             new MessagePageReply([summary], "AQAAAAAAAAAH"),
             new MessageReply(summary),
             new MessagesUpdatedReply([1, 2], [3]),
+            new SessionInfo(SessionHash, At, At.AddDays(30), "curl/8.5"),
+            new EventCursorReply(12345),
             Done.Instance,
             registered,
             new MessageDelivered("d-1", 7, "inbox", 3, DateTimeOffset.UnixEpoch.AddDays(20000), MessageFlags.None, Meta()),
@@ -55,6 +78,9 @@ internal static class Samples
             new FolderCreated("f2", "Receipts", 1_700_000_001),
             new FolderRenamed("f2", "Bills"),
             new FoldersDeleted(["f2", "f3"]),
+            new SessionOpened(SessionHash, At, At.AddDays(30), "Mozilla/5.0 — ünïcødé ✓"),
+            new SessionClosed(SessionHash),
+            Changed(),
             new MailboxSnapshot([1, 2, 3, 4]),
         ];
     }

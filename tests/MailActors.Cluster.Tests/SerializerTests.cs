@@ -36,6 +36,48 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ConfigurationFactor
     }
 
     [Fact]
+    public void A_change_notification_keeps_each_event_with_its_type_and_the_counts()
+    {
+        var original = Samples.Changed();
+        var serializer = Sys.Serialization.FindSerializerFor(original);
+        var copy = Assert.IsType<MailboxChanged>(Sys.Serialization.Deserialize(serializer.ToBinary(original), serializer.Identifier, "n.changed"));
+
+        Assert.Equal((original.Mailbox, original.FirstSeqNr), (copy.Mailbox, copy.FirstSeqNr));
+        // The generic round trip renders the list as IMailboxEvent ({}); compare by runtime type here.
+        Assert.Equal(original.Events.Select(e => e.GetType()), copy.Events.Select(e => e.GetType()));
+        Assert.Equal(original.Events.Select(Render), copy.Events.Select(Render));
+        Assert.Equal(original.Counts, copy.Counts);
+    }
+
+    [Fact]
+    public void A_damaged_change_notification_fails_loudly()
+    {
+        var serializer = (MailSerializer)Sys.Serialization.FindSerializerForType(typeof(MailboxChanged));
+        var bytes = serializer.ToBinary(Samples.Changed());
+        Assert.ThrowsAny<Exception>(() => serializer.FromBinary(bytes[..^2], "n.changed"));
+        Assert.ThrowsAny<Exception>(() => serializer.FromBinary([.. bytes, 0], "n.changed"));
+        Assert.ThrowsAny<Exception>(() => serializer.FromBinary([99, .. bytes[1..]], "n.changed"));
+
+        // A frame whose "event" is a command is refused, not handed on as an event.
+        var command = new RegisterMailbox(Samples.Alice, "hash", "Alice", 1000);
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer))
+        {
+            w.Write((byte)1);
+            w.Write(Samples.Alice.Value);
+            w.Write(1L);
+            w.Write7BitEncodedInt(1);
+            w.Write(serializer.Manifest(command));
+            var json = serializer.ToBinary(command);
+            w.Write7BitEncodedInt(json.Length);
+            w.Write(json);
+            w.Write7BitEncodedInt(0);
+        }
+        var frame = buffer.ToArray();
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(frame, "n.changed"));
+    }
+
+    [Fact]
     public void Unknown_manifests_fail_loudly()
     {
         var serializer = (MailSerializer)Sys.Serialization.FindSerializerForType(typeof(Done));

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
 using MailActors.Core;
@@ -22,6 +23,12 @@ public sealed class MailboxActor : UntypedPersistentActor
     private MailboxState _state;
     private int _eventsSinceSnapshot;
     private int _pending;
+    // Null outside a cluster (plain ActorSystems in tests): then there is nobody to tell.
+    private readonly IActorRef? _mediator = ((ExtendedActorSystem)Context.System).Provider is Akka.Cluster.ClusterActorRefProvider
+        ? DistributedPubSub.Get(Context.System).Mediator
+        : null;
+    private readonly string _topic;
+    private readonly HashSet<string> _touchedFolders = new(StringComparer.Ordinal);
 
     public MailboxActor(MailboxId mailbox, MailboxSettings settings)
     {
@@ -29,6 +36,7 @@ public sealed class MailboxActor : UntypedPersistentActor
         _settings = settings;
         _state = new MailboxState(mailbox);
         PersistenceId = PersistenceIdFor(mailbox);
+        _topic = MailboxChanged.Topic(mailbox);
     }
 
     public static Props Props(MailboxId mailbox, MailboxSettings settings) =>
@@ -59,6 +67,10 @@ public sealed class MailboxActor : UntypedPersistentActor
     {
         switch (message)
         {
+            case GetEventCursor when _state.IsRegistered:
+                // Every event up to here (pending ones included) is durable when the reply goes.
+                ReplyAfterPendingWrites(new EventCursorReply(LastSequenceNr));
+                break;
             case IMailboxQuery query:
                 if (!_state.IsRegistered) RejectUnknown();
                 else ReplyAfterPendingWrites(_state.Query(query));
@@ -102,7 +114,13 @@ public sealed class MailboxActor : UntypedPersistentActor
             return;
         }
 
-        foreach (var e in decision.Events) _state.Apply(e);
+        _touchedFolders.Clear();
+        foreach (var e in decision.Events)
+        {
+            _state.CollectTouchedFolders(e, _touchedFolders);
+            _state.Apply(e);
+        }
+        var change = ChangeNotification(decision.Events);
         _pending++;
         _eventsSinceSnapshot += decision.Events.Count;
         var sender = Sender;
@@ -117,6 +135,7 @@ public sealed class MailboxActor : UntypedPersistentActor
                 if (!ReferenceEquals(e, last)) return;
                 _pending--;
                 sender.Tell(decision.Reply);
+                Publish(change);
                 SaveSnapshot(_state.ToSnapshot());
                 _eventsSinceSnapshot = 0;
             });
@@ -128,9 +147,28 @@ public sealed class MailboxActor : UntypedPersistentActor
                 if (!ReferenceEquals(e, last)) return;
                 _pending--;
                 sender.Tell(decision.Reply);
+                Publish(change);
             });
         }
         if (command is RegisterMailbox) Context.SetReceiveTimeout(_settings.PassivateAfter);
+    }
+
+    /// <summary>What realtime subscribers learn about these events; null for events only the mailbox cares about (sessions).</summary>
+    private MailboxChanged? ChangeNotification(IReadOnlyList<IMailboxEvent> events)
+    {
+        if (events.All(e => e is SessionOpened or SessionClosed or AccountRegistered)) return null;
+        var counts = new List<FolderCount>(_touchedFolders.Count);
+        foreach (var id in _touchedFolders)
+            if (_state.CountOf(id) is { } count) counts.Add(count);
+        // FirstSeqNr is filled in once the journal has assigned sequence numbers.
+        return new MailboxChanged(_mailbox, 0, events, counts);
+    }
+
+    /// <summary>Called from the persist callback of the last event, where LastSequenceNr is that event's.</summary>
+    private void Publish(MailboxChanged? change)
+    {
+        if (change is null || _mediator is null) return;
+        _mediator.Tell(new Publish(_topic, change with { FirstSeqNr = LastSequenceNr - change.Events.Count + 1 }));
     }
 
     private void ReplyAfterPendingWrites(IMailboxReply reply)

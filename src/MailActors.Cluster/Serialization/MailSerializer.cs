@@ -11,7 +11,8 @@ namespace MailActors.Cluster.Serialization;
 /// <summary>
 /// The one serializer for everything MailActors persists or sends between nodes. Manifests are
 /// short, stable names (never CLR type names, so types can move and be renamed); events and
-/// messages are JSON (System.Text.Json), mailbox snapshots are the bytes <see cref="MailboxState.ToSnapshot"/> encoded.
+/// messages are JSON (System.Text.Json), mailbox snapshots are the bytes <see cref="MailboxState.ToSnapshot"/> encoded,
+/// and <see cref="MailboxChanged"/> (a list of events of mixed types) is a small binary frame around its events' JSON.
 /// </summary>
 public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -29,10 +30,14 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(SetMessageFlags)] = "c.flags",
         [typeof(MoveMessages)] = "c.move",
         [typeof(DeleteMessages)] = "c.delete",
+        [typeof(OpenSession)] = "c.session-open",
+        [typeof(CloseSession)] = "c.session-close",
         [typeof(GetAccount)] = "q.account",
         [typeof(ListFolders)] = "q.folders",
         [typeof(ListMessages)] = "q.messages",
         [typeof(GetMessage)] = "q.message",
+        [typeof(CheckSession)] = "q.session",
+        [typeof(GetEventCursor)] = "q.event-cursor",
         // replies
         [typeof(MailboxError)] = "r.error",
         [typeof(AccountInfo)] = "r.account",
@@ -42,6 +47,8 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(MessagePageReply)] = "r.page",
         [typeof(MessageReply)] = "r.message",
         [typeof(MessagesUpdatedReply)] = "r.updated",
+        [typeof(SessionInfo)] = "r.session",
+        [typeof(EventCursorReply)] = "r.event-cursor",
         [typeof(Done)] = "r.done",
         // events
         [typeof(AccountRegistered)] = "e.registered",
@@ -52,6 +59,10 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(FolderCreated)] = "e.folder-created",
         [typeof(FolderRenamed)] = "e.folder-renamed",
         [typeof(FoldersDeleted)] = "e.folders-deleted",
+        [typeof(SessionOpened)] = "e.session-opened",
+        [typeof(SessionClosed)] = "e.session-closed",
+        // notifications
+        [typeof(MailboxChanged)] = "n.changed",
         // snapshots
         [typeof(MailboxSnapshot)] = "s.mailbox.1",
     }.ToFrozenDictionary();
@@ -77,6 +88,7 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
     public override byte[] ToBinary(object obj) => obj switch
     {
         MailboxSnapshot snapshot => snapshot.Data,
+        MailboxChanged changed => WriteChanged(changed),
         _ when Manifests.ContainsKey(obj.GetType()) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
         _ => throw new ArgumentException($"MailSerializer can't serialize {obj.GetType()}"),
     };
@@ -86,8 +98,72 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"MailSerializer: unknown manifest '{manifest}'");
         if (type == typeof(MailboxSnapshot)) return new MailboxSnapshot(bytes);
+        if (type == typeof(MailboxChanged)) return ReadChanged(bytes);
         return JsonSerializer.Deserialize(bytes, type, Json)
                ?? throw new SerializationException($"MailSerializer: empty payload for '{manifest}'");
+    }
+
+    // MailboxChanged frame (published, never persisted; the version byte lets mixed-version nodes
+    // fail loudly instead of misreading): version, mailbox, FirstSeqNr; the events, each as its
+    // manifest and length-prefixed JSON; the folder counts, each as id, total, unread.
+    private const byte ChangedVersion = 1;
+
+    private byte[] WriteChanged(MailboxChanged changed)
+    {
+        using var buffer = new MemoryStream(64 + changed.Events.Count * 128);
+        using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(ChangedVersion);
+            w.Write(changed.Mailbox.Value);
+            w.Write(changed.FirstSeqNr);
+            w.Write7BitEncodedInt(changed.Events.Count);
+            foreach (var e in changed.Events)
+            {
+                w.Write(Manifest(e));
+                var json = ToBinary(e);
+                w.Write7BitEncodedInt(json.Length);
+                w.Write(json);
+            }
+            w.Write7BitEncodedInt(changed.Counts.Count);
+            foreach (var c in changed.Counts)
+            {
+                w.Write(c.FolderId);
+                w.Write7BitEncodedInt(c.Total);
+                w.Write7BitEncodedInt(c.Unread);
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    private MailboxChanged ReadChanged(byte[] bytes)
+    {
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes, writable: false), System.Text.Encoding.UTF8);
+            var version = r.ReadByte();
+            if (version != ChangedVersion) throw new SerializationException($"MailSerializer: unknown MailboxChanged version {version}");
+            var mailbox = MailboxId.FromNormalized(r.ReadString());
+            var firstSeqNr = r.ReadInt64();
+            var events = new IMailboxEvent[r.Read7BitEncodedInt()];
+            for (var i = 0; i < events.Length; i++)
+            {
+                var manifest = r.ReadString();
+                if (!Types.TryGetValue(manifest, out var type) || !typeof(IMailboxEvent).IsAssignableFrom(type))
+                    throw new SerializationException($"MailSerializer: '{manifest}' in a MailboxChanged is not an event");
+                var length = r.Read7BitEncodedInt();
+                var json = r.ReadBytes(length);
+                if (json.Length != length) throw new EndOfStreamException();
+                events[i] = (IMailboxEvent)FromBinary(json, manifest);
+            }
+            var counts = new FolderCount[r.Read7BitEncodedInt()];
+            for (var i = 0; i < counts.Length; i++) counts[i] = new FolderCount(r.ReadString(), r.Read7BitEncodedInt(), r.Read7BitEncodedInt());
+            if (r.BaseStream.Position != r.BaseStream.Length) throw new SerializationException("MailSerializer: trailing bytes after a MailboxChanged");
+            return new MailboxChanged(mailbox, firstSeqNr, events, counts);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new SerializationException("MailSerializer: truncated MailboxChanged", e);
+        }
     }
 
     /// <summary>HOCON that registers the serializer for every MailActors protocol type.</summary>

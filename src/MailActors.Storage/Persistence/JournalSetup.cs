@@ -92,6 +92,18 @@ public static class JournalSetup
             throw new InvalidOperationException($"SQLite refused WAL mode for {path} (got '{mode}')");
     }
 
+    /// <summary>Opens a connection to the journal database and runs a trivial query (readiness probes).</summary>
+    public static async Task PingAsync(JournalOptions options, CancellationToken ct)
+    {
+        await using System.Data.Common.DbConnection connection = options.UsesPostgres
+            ? new Npgsql.NpgsqlConnection(options.PostgresConnectionString)
+            : new SqliteConnection(SqliteConnectionString(options.SqlitePath));
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        await command.ExecuteScalarAsync(ct);
+    }
+
     private static void ConfigureSqliteConnection(System.Data.Common.DbConnection connection)
     {
         using var command = connection.CreateCommand();

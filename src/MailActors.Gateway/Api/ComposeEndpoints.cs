@@ -1,0 +1,161 @@
+using System.IO.Pipelines;
+using MailActors.Cluster;
+using MailActors.Core;
+using MailActors.Gateway.Auth;
+using MailActors.Mime;
+using MailActors.Storage.Blobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+
+namespace MailActors.Gateway.Api;
+
+/// <summary>
+/// POST /v1/messages: build the message with MimeKit, keep a copy in the sender's Sent, deliver
+/// to local recipients now. Remote recipients need the outbound queue (not in this build), so a
+/// message with any is refused before anything is stored, with a 422 naming them.
+/// </summary>
+public static class ComposeEndpoints
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+
+    public static void Map(RouteGroupBuilder v1) =>
+        v1.MapPost("/messages", Send).WithTags("Messages").RequireAuthorization()
+            .Accepts<ComposeJson>("application/json", "multipart/form-data")
+            .DisableAntiforgery()
+            .WithSummary($"Send a message (JSON, or multipart/form-data with attachment files); '{IdempotencyHeader}' makes retries safe");
+
+    private static async Task<IResult> Send(HttpContext http, MailboxClient mailboxes, IBlobStore blobs, GatewayOptions options,
+        MailActorsOptions cluster, GatewayMetrics metrics, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
+    {
+        var sender = http.User.Mailbox();
+        var (request, error) = await ReadRequestAsync(http, sender, options, ct);
+        if (request is null) return error!;
+        try
+        {
+            var limits = new ComposeLimits { MaxRecipients = options.MaxRecipients, MaxAttachmentBytes = options.MaxAttachmentBytes, MaxTotalBytes = options.MaxComposeBytes };
+            var built = MessageComposer.Build(request, limits, clock.GetUtcNow(), sender.Domain);
+            if (!built.Ok)
+            {
+                var errors = built.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray());
+                return TypedResults.ValidationProblem(errors, title: "The message can't be sent", type: Problems.TypeBase + "invalid-message");
+            }
+            var message = built.Message!;
+            var recipients = MessageComposer.AllRecipients(message);
+
+            var remote = recipients.Where(r => !IsLocal(r, cluster)).ToList();
+            if (remote.Count > 0)
+                return Problems.Result(422, "remote-delivery-unavailable", "Remote recipients not supported yet",
+                    $"this build delivers to {string.Join(", ", cluster.LocalDomains)} only; not sent to anyone: {string.Join(", ", remote)}",
+                    new Dictionary<string, object?> { ["recipients"] = remote });
+            var unknown = new List<string>();
+            foreach (var r in recipients)
+                if (!await mailboxes.ExistsAsync(r, ct)) unknown.Add(r);
+            if (unknown.Count > 0)
+                return Problems.Result(422, "unknown-recipients", "Unknown recipients",
+                    $"no such mailbox: {string.Join(", ", unknown)}; nothing was sent", new Dictionary<string, object?> { ["recipients"] = unknown });
+
+            var key = http.Request.Headers[IdempotencyHeader].ToString();
+            if (key.Length > 100) return Problems.Invalid($"{IdempotencyHeader} has at most 100 characters");
+            var deliveryId = $"http:{sender}:{(key.Length > 0 ? key : Guid.NewGuid().ToString("N"))}";
+
+            var sentCopy = await StoreAsync(blobs, message, includeBcc: true, ct);
+            var sent = await mailboxes.DeliverAsync(sender.Value, deliveryId + ":sent", MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size),
+                SystemFolders.Sent, MessageFlags.Seen, ct);
+
+            var delivered = new List<string>();
+            var failed = new List<RecipientFailure>();
+            if (recipients.Count > 0)
+            {
+                var copy = await StoreAsync(blobs, message, includeBcc: false, ct);
+                var metadata = MessageParser.FromMime(message, copy.Id, copy.Size);
+                foreach (var r in recipients)
+                {
+                    try
+                    {
+                        await mailboxes.DeliverAsync(r, deliveryId, metadata, ct: ct);
+                        delivered.Add(r);
+                    }
+                    catch (MailboxException e) when (e.Code is MailboxErrorCode.QuotaExceeded or MailboxErrorCode.NoSuchMailbox)
+                    {
+                        failed.Add(new RecipientFailure(r, e.Message));
+                    }
+                }
+            }
+            metrics.MessagesSent.Add(1);
+            logs.CreateLogger("MailActors.Gateway.Compose").LogInformation("{Sender} sent {MessageId} to {Delivered} local recipient(s), {Failed} failed",
+                sender, message.MessageId, delivered.Count, failed.Count);
+            return TypedResults.Created($"/v1/messages/{sent.MessageId}",
+                new SentResponse(sent.MessageId, sent.FolderId, "<" + message.MessageId + ">", delivered, failed));
+        }
+        finally
+        {
+            foreach (var a in request.Attachments) await a.Content.DisposeAsync();
+        }
+    }
+
+    private static bool IsLocal(string address, MailActorsOptions cluster)
+    {
+        var at = address.LastIndexOf('@');
+        return at > 0 && cluster.LocalDomains.Contains(address[(at + 1)..], StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Streams the message into the blob store through a pipe: never a second in-memory copy.</summary>
+    private static async Task<BlobWriteResult> StoreAsync(IBlobStore blobs, MimeMessage message, bool includeBcc, CancellationToken ct)
+    {
+        var pipe = new Pipe();
+        var writing = Task.Run(async () =>
+        {
+            try
+            {
+                await using var stream = pipe.Writer.AsStream();
+                await MessageComposer.WriteAsync(message, stream, includeBcc, ct);
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception e)
+            {
+                await pipe.Writer.CompleteAsync(e);
+            }
+        }, ct);
+        await using var reader = pipe.Reader.AsStream();
+        var stored = await blobs.PutAsync(reader, ct);
+        await writing;
+        return stored;
+    }
+
+    private static async Task<(ComposeRequest? Request, IResult? Error)> ReadRequestAsync(HttpContext http, MailboxId sender, GatewayOptions options, CancellationToken ct)
+    {
+        if (http.Request.HasJsonContentType())
+        {
+            var json = await http.Request.ReadFromJsonAsync(GatewayJson.Default.ComposeJson, ct);
+            if (json is null) return (null, Problems.Invalid("the body must be a JSON object"));
+            return (new ComposeRequest(sender.Value, null, json.To ?? [], json.Cc ?? [], json.Bcc ?? [], json.Subject ?? "",
+                json.Text, json.Html, [], json.InReplyTo), null);
+        }
+        if (!http.Request.HasFormContentType)
+            return (null, Problems.Result(415, "unsupported-media-type", "Unsupported media type", "send application/json or multipart/form-data"));
+
+        var form = await http.Request.ReadFormAsync(ct);
+        var attachments = new List<ComposeAttachment>();
+        foreach (var file in form.Files)
+        {
+            if (file.Length > options.MaxAttachmentBytes)
+            {
+                foreach (var a in attachments) await a.Content.DisposeAsync();
+                return (null, Problems.Result(413, "attachment-too-large", "Attachment too large",
+                    $"'{file.FileName}' is {file.Length} bytes; the limit is {options.MaxAttachmentBytes}"));
+            }
+            attachments.Add(new ComposeAttachment(file.FileName, string.IsNullOrEmpty(file.ContentType) ? "application/octet-stream" : file.ContentType, file.OpenReadStream()));
+        }
+        return (new ComposeRequest(sender.Value, null, List(form["to"]), List(form["cc"]), List(form["bcc"]), form["subject"].ToString(),
+            NullIfEmpty(form["text"].ToString()), NullIfEmpty(form["html"].ToString()), attachments, NullIfEmpty(form["inReplyTo"].ToString())), null);
+    }
+
+    /// <summary>Form fields may repeat or hold comma-separated addresses.</summary>
+    private static List<string> List(Microsoft.Extensions.Primitives.StringValues values) =>
+        values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using MailActors.Cluster;
+using MailActors.Gateway.Api;
+using MailActors.Gateway.Auth;
+using MailActors.Gateway.Realtime;
+using MailActors.Mime;
+using MailActors.Net;
+using MailActors.Storage.Blobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+
+namespace MailActors.Gateway;
+
+public static class GatewayHosting
+{
+    /// <summary>
+    /// The gateway's services: session auth, message rendering, realtime hub, OpenAPI, health
+    /// checks and metrics. Needs <c>AddMailActors</c> on the same service collection.
+    /// </summary>
+    public static IServiceCollection AddMailGateway(this IServiceCollection services, GatewayOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SessionAuthenticator>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<EventHub>();
+        services.AddSingleton<ChangeFeed>();
+        services.AddSingleton(sp => new MessageRenderer(sp.GetRequiredService<IBlobStore>(), new MessageRendererOptions { CacheBytes = options.RenderCacheBytes }));
+
+        services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => Problems.Normalize(c.ProblemDetails));
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GatewayJson.Default));
+        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = options.MaxComposeBytes);
+        services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = options.MaxJsonBytes);
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "MailActors API";
+            document.Info.Description = "Mailboxes, folders, messages, sending and realtime events. Authenticate with POST /v1/auth/login and send 'Authorization: Bearer <token>'.";
+            return Task.CompletedTask;
+        }));
+        services.AddHealthChecks().AddCheck<ReadinessCheck>("cluster-and-journal", tags: ["ready"]);
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(GatewayMetrics.MeterName, MailboxClient.MeterName, "MailActors.Smtp")
+            .AddAspNetCoreInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
+        return services;
+    }
+
+    /// <summary>Kestrel listeners for the gateway: plain HTTP and/or HTTPS with the configured or self-signed certificate.</summary>
+    public static void ConfigureGatewayListeners(this IWebHostBuilder web, GatewayOptions options, string dataDirectory, string hostname)
+    {
+        web.ConfigureKestrel(k =>
+        {
+            var address = IPAddress.Parse(options.ListenAddress);
+            if (options.HttpPort is { } http) k.Listen(address, http);
+            if (options.HttpsPort is { } https)
+            {
+                var certificate = TlsCertificates.LoadOrCreate(options.CertificatePath, options.CertificatePassword, dataDirectory, hostname);
+                k.Listen(address, https, l => l.UseHttps(certificate));
+            }
+        });
+    }
+
+    /// <summary>Maps /v1, /events, /openapi, /health and /metrics.</summary>
+    public static WebApplication MapMailGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        var v1 = app.MapGroup("/v1").WithMetadata(new RequestSizeLimitMetadata(app.Services.GetRequiredService<GatewayOptions>().MaxJsonBytes));
+        AuthEndpoints.Map(v1);
+        FolderEndpoints.Map(v1);
+        MessageEndpoints.Map(v1);
+        ComposeEndpoints.Map(v1);
+        EventEndpoints.Map(v1);
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.SwaggerEndpoint("/openapi/v1.json", "MailActors API v1");
+        });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    private sealed class RequestSizeLimitMetadata(long limit) : IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize { get; } = limit;
+    }
+}

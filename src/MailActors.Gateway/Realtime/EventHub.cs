@@ -1,0 +1,110 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using MailActors.Core;
+using MailActors.Gateway.Auth;
+
+namespace MailActors.Gateway.Realtime;
+
+/// <summary>A realtime client fell too far behind; it reconnects and resumes from its cursor.</summary>
+public sealed class SubscriberOverflowException() : Exception("the client fell too far behind");
+
+/// <summary>A live feed of one mailbox's <see cref="MailboxChanged"/> notifications; dispose to stop.</summary>
+public sealed class MailboxSubscription(ChannelReader<MailboxChanged> reader, Action unsubscribe) : IDisposable
+{
+    public ChannelReader<MailboxChanged> Reader { get; } = reader;
+    public void Dispose() => unsubscribe();
+}
+
+/// <summary>
+/// This node's end of the realtime fan-out: one DistributedPubSub subscription per mailbox that
+/// has at least one connected client here, shared by all of that user's connections, so a
+/// delivery on any node reaches every socket. Also hears session revocations from other nodes.
+/// </summary>
+public sealed class EventHub
+{
+    public const string RevocationTopic = "sessions-revoked";
+    private readonly IActorRef _actor;
+    private readonly int _capacity;
+
+    public EventHub(ActorSystem system, SessionAuthenticator sessions, GatewayOptions options)
+    {
+        _capacity = options.MaxPendingPushes;
+        var mediator = DistributedPubSub.Get(system).Mediator;
+        _actor = system.ActorOf(Props.Create(() => new EventHubActor(mediator, sessions)), "gateway-event-hub");
+    }
+
+    /// <summary>Completes once the cluster-wide subscription is in place, so nothing published afterwards is missed.</summary>
+    public async Task<MailboxSubscription> SubscribeAsync(MailboxId mailbox, CancellationToken ct)
+    {
+        var channel = Channel.CreateBounded<MailboxChanged>(new BoundedChannelOptions(_capacity) { SingleReader = true, SingleWriter = true });
+        var listener = new Listener(mailbox, channel.Writer);
+        await _actor.Ask<Subscribed>(listener, TimeSpan.FromSeconds(10), ct);
+        return new MailboxSubscription(channel.Reader, () => _actor.Tell(new Unsubscribed(listener)));
+    }
+
+    internal sealed record Listener(MailboxId Mailbox, ChannelWriter<MailboxChanged> Writer);
+    internal sealed record Unsubscribed(Listener Listener);
+    internal sealed record Subscribed
+    {
+        public static readonly Subscribed Instance = new();
+    }
+
+    private sealed class EventHubActor : ReceiveActor
+    {
+        private readonly IActorRef _mediator;
+        private readonly Dictionary<MailboxId, List<Listener>> _listeners = [];
+        private readonly Dictionary<string, List<IActorRef>> _awaitingAck = new(StringComparer.Ordinal);
+
+        public EventHubActor(IActorRef mediator, SessionAuthenticator sessions)
+        {
+            _mediator = mediator;
+            Receive<Listener>(Add);
+            Receive<Unsubscribed>(u => Remove(u.Listener));
+            Receive<SubscribeAck>(ack =>
+            {
+                if (!_awaitingAck.Remove(ack.Subscribe.Topic, out var waiting)) return;
+                foreach (var w in waiting) w.Tell(Subscribed.Instance);
+            });
+            Receive<UnsubscribeAck>(_ => { });
+            Receive<MailboxChanged>(Dispatch);
+            Receive<SessionClosed>(closed => sessions.Evict(closed.SessionHash));
+        }
+
+        protected override void PreStart() => _mediator.Tell(new Subscribe(RevocationTopic, Self));
+
+        private void Add(Listener listener)
+        {
+            var topic = MailboxChanged.Topic(listener.Mailbox);
+            if (_listeners.TryGetValue(listener.Mailbox, out var existing))
+            {
+                existing.Add(listener);
+                if (_awaitingAck.TryGetValue(topic, out var waiting)) waiting.Add(Sender);
+                else Sender.Tell(Subscribed.Instance);
+                return;
+            }
+            _listeners[listener.Mailbox] = [listener];
+            _awaitingAck[topic] = [Sender];
+            _mediator.Tell(new Subscribe(topic, Self));
+        }
+
+        private void Remove(Listener listener)
+        {
+            listener.Writer.TryComplete();
+            if (!_listeners.TryGetValue(listener.Mailbox, out var list) || !list.Remove(listener) || list.Count > 0) return;
+            _listeners.Remove(listener.Mailbox);
+            _mediator.Tell(new Unsubscribe(MailboxChanged.Topic(listener.Mailbox), Self));
+        }
+
+        private void Dispatch(MailboxChanged change)
+        {
+            if (!_listeners.TryGetValue(change.Mailbox, out var list)) return;
+            foreach (var listener in list.ToArray())
+            {
+                if (listener.Writer.TryWrite(change)) continue;
+                listener.Writer.TryComplete(new SubscriberOverflowException());
+                Remove(listener);
+            }
+        }
+    }
+}

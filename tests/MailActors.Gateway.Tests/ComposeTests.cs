@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using MailActors.Gateway.Api;
+using MailActors.Gateway.Tests.Infrastructure;
+using Xunit;
+using static MailActors.Gateway.Tests.AuthTests;
+
+namespace MailActors.Gateway.Tests;
+
+public sealed class ComposeTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    private GatewayTestHost Host => fixture.Host;
+
+    [Fact]
+    public async Task A_sent_message_lands_in_Sent_and_in_every_local_recipients_Inbox_without_leaking_Bcc()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        using var bob = await Host.NewUserAsync("bob");
+        using var carol = await Host.NewUserAsync("carol");
+        var response = await alice.Http.PostAsJsonAsync("/v1/messages", new
+        {
+            to = new[] { bob.Address }, bcc = new[] { carol.Address }, subject = "Lunch?", text = "Noon at the usual place.",
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var sent = (await response.Content.ReadFromJsonAsync<SentResponse>())!;
+        Assert.Equal("sent", sent.FolderId);
+        Assert.Equal([bob.Address, carol.Address], sent.DeliveredTo.Order());
+
+        var copy = (await alice.Http.GetFromJsonAsync<MessageDto>($"/v1/messages/{sent.Id}"))!;
+        Assert.True(copy.Summary.Read);
+        Assert.Contains(carol.Address, await alice.Http.GetStringAsync($"/v1/messages/{sent.Id}/raw"));
+
+        foreach (var recipient in new[] { bob, carol })
+        {
+            var inbox = (await recipient.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!;
+            var item = Assert.Single(inbox.Items);
+            Assert.Equal(("Lunch?", false), (item.Subject, item.Read));
+            Assert.Contains(alice.Address, item.From);
+            var raw = await recipient.Http.GetStringAsync($"/v1/messages/{item.Id}/raw");
+            Assert.DoesNotContain("Bcc:", raw, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(carol.Address, raw);
+            Assert.Contains("Noon at the usual place.", (await recipient.Http.GetFromJsonAsync<MessageDto>($"/v1/messages/{item.Id}"))!.Text);
+        }
+    }
+
+    [Fact]
+    public async Task Multipart_compose_carries_attachments_byte_for_byte()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        using var bob = await Host.NewUserAsync("bob");
+        var file = Enumerable.Range(0, 70_000).Select(i => (byte)(i % 251)).ToArray();
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(bob.Address), "to" },
+            { new StringContent("Photos"), "subject" },
+            { new StringContent("<p>See <i>attached</i></p>"), "html" },
+        };
+        var part = new ByteArrayContent(file);
+        part.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(part, "attachments", "beach.jpg");
+        var response = await alice.Http.PostAsync("/v1/messages", form);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        var item = Assert.Single((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
+        var message = (await bob.Http.GetFromJsonAsync<MessageDto>($"/v1/messages/{item.Id}"))!;
+        Assert.Contains("<i>attached</i>", message.Html);
+        Assert.Contains("attached", message.Text);
+        var attachment = Assert.Single(message.Attachments);
+        Assert.Equal(("beach.jpg", "image/jpeg"), (attachment.FileName, attachment.ContentType));
+        Assert.Equal(file, await bob.Http.GetByteArrayAsync(attachment.Url));
+    }
+
+    [Fact]
+    public async Task Remote_and_unknown_recipients_are_refused_before_anything_is_stored()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        using var bob = await Host.NewUserAsync("bob");
+        var remote = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { bob.Address, "someone@elsewhere.test" }, subject = "x", text = "x" });
+        var problem = await AssertProblem(remote, HttpStatusCode.UnprocessableEntity, "remote-delivery-unavailable");
+        Assert.Equal("someone@elsewhere.test", problem.GetProperty("recipients")[0].GetString());
+
+        var unknown = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { GatewayTestHost.NewAddress("ghost") }, subject = "x", text = "x" });
+        await AssertProblem(unknown, HttpStatusCode.UnprocessableEntity, "unknown-recipients");
+
+        Assert.Empty((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
+        Assert.Empty((await alice.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/sent/messages"))!.Items);
+    }
+
+    [Theory]
+    [InlineData("""{"to":["not an address"],"subject":"x","text":"x"}""", "to")]
+    [InlineData("""{"to":[],"subject":"x","text":"x"}""", null)]
+    [InlineData("""{"to":["b@example.test"],"subject":"x\r\nBcc: evil@elsewhere.test","text":"x"}""", "subject")]
+    public async Task Invalid_messages_are_validation_problems(string json, string? field)
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        var response = await alice.Http.PostAsync("/v1/messages", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        var problem = await AssertProblem(response, HttpStatusCode.BadRequest, "invalid-message");
+        if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
+    }
+
+    [Fact]
+    public async Task Too_many_recipients_is_a_validation_problem()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        var to = Enumerable.Range(0, 101).Select(i => $"r{i}@example.test").ToArray();
+        var response = await alice.Http.PostAsJsonAsync("/v1/messages", new { to, subject = "x", text = "x" });
+        await AssertProblem(response, HttpStatusCode.BadRequest, "invalid-message");
+    }
+
+    [Fact]
+    public async Task The_same_Idempotency_Key_sends_once()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        using var bob = await Host.NewUserAsync("bob");
+        for (var i = 0; i < 2; i++)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = JsonContent.Create(new { to = new[] { bob.Address }, subject = "once", text = "x" }) };
+            request.Headers.Add("Idempotency-Key", "send-42");
+            Assert.Equal(HttpStatusCode.Created, (await alice.Http.SendAsync(request)).StatusCode);
+        }
+        Assert.Single((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
+        Assert.Single((await alice.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/sent/messages"))!.Items);
+    }
+}
