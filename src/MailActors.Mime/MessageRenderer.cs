@@ -143,7 +143,7 @@ public sealed class MessageRenderer
         var entity = message is null ? null : Leaves(message.Body).FirstOrDefault(p => p.Id == partId).Entity;
         if (entity is null) return null;
 
-        // Decoded content is about as large as the message: keep it where the message was kept.
+        // A part is no larger than its message: keep it where the message was kept.
         Stream content = copy is MemoryStream ? new MemoryStream() : TempFiles.Create(_options.TempDirectory);
         try
         {

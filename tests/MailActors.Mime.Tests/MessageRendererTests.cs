@@ -309,8 +309,10 @@ public sealed class MessageRendererTests : IDisposable
         await using (message.Content)
         {
             Assert.Equal("message/rfc822", message.ContentType);
-            Assert.Equal(rendered.Attachments[2].Size, message.Content.Length);
-            using var inner = MimeMessage.Load(message.Content);
+            var bytes = ReadAll(message.Content);
+            Assert.Equal(rendered.Attachments[2].Size, bytes.Length);
+            Assert.Contains("Subject: Forwarded one\r\n", Encoding.UTF8.GetString(bytes));
+            using var inner = MimeMessage.Load(new MemoryStream(bytes));
             Assert.Equal("Forwarded one", inner.Subject);
             Assert.Equal("inner.zip", Assert.IsType<MimePart>(Assert.Single(inner.Attachments)).FileName);
         }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Xunit;
 
 namespace MailActors.Node.Tests;
@@ -14,6 +15,17 @@ public sealed class NodeProcessTests : IDisposable
         using var node = await NodeExecutable.StartNodeAsync(output.Enqueue, "--data-dir", _dataDir, "--domain", "example.test", "--smtp-port", "0", "--http-port", "0", "--https-port", "0");
         Assert.True(output.Any(l => l.Contains("SQLite " + Path.Combine(_dataDir, "mailactors.db"))), string.Join('\n', output));
 
+        // The HTTP API is up on the port the banner names: sign up and log in through it.
+        var httpLine = output.First(l => l.TrimStart().StartsWith("http ", StringComparison.Ordinal));
+        var port = System.Text.RegularExpressions.Regex.Match(httpLine, @"http://[^:/]+:(\d+)").Groups[1].Value;
+        using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+            var credentials = new { address = "dave@example.test", password = "correct horse battery" };
+            Assert.Equal(System.Net.HttpStatusCode.Created, (await http.PostAsJsonAsync("/v1/auth/signup", credentials)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.PostAsJsonAsync("/v1/auth/login", credentials)).StatusCode);
+        }
+
         var (addCode, addOut) = await NodeExecutable.RunAsync("user", "add", "Carol@Example.test", "--password", "correct horse battery", "--name", "Carol", "--data-dir", _dataDir);
         Assert.True(addCode == 0, addOut);
         Assert.Contains("created carol@example.test", addOut);
@@ -25,7 +37,8 @@ public sealed class NodeProcessTests : IDisposable
         var (listCode, listOut) = await NodeExecutable.RunAsync("user", "list", "--data-dir", _dataDir);
         Assert.Equal(0, listCode);
         Assert.Contains("carol@example.test", listOut);
-        Assert.Contains("1 mailbox(es)", listOut);
+        Assert.Contains("dave@example.test", listOut);
+        Assert.Contains("2 mailbox(es)", listOut);
 
         // Another node on the same data directory is refused.
         var (secondCode, secondOut) = await NodeExecutable.RunAsync("--data-dir", _dataDir);

@@ -42,7 +42,8 @@ public static class ComposeEndpoints
                 var errors = built.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray());
                 return TypedResults.ValidationProblem(errors, title: "The message can't be sent", type: Problems.TypeBase + "invalid-message");
             }
-            var message = built.Message!;
+            // Disposing the message removes temp copies of attachments the composer had to buffer.
+            using var message = built.Message!;
             var recipients = MessageComposer.AllRecipients(message);
 
             var remote = recipients.Where(r => !IsLocal(r, cluster)).ToList();

@@ -35,7 +35,7 @@ public sealed class GatewayTestHost : IAsyncDisposable
     {
         _app = app;
         _ownedDirectory = ownedDirectory;
-        Client = kestrel ? new HttpClient { BaseAddress = new Uri(app.Urls.First()) } : app.GetTestServer().CreateClient();
+        Client = kestrel ? new HttpClient { BaseAddress = new Uri(app.Urls.First(u => u.StartsWith("http://", StringComparison.Ordinal))) } : app.GetTestServer().CreateClient();
     }
 
     public HttpClient Client { get; }
@@ -44,6 +44,7 @@ public sealed class GatewayTestHost : IAsyncDisposable
     public IBlobStore Blobs => Services.GetRequiredService<IBlobStore>();
     public ActorSystem System => Services.GetRequiredService<ActorSystem>();
     public Uri BaseAddress => Client.BaseAddress!;
+    public ICollection<string> Urls => _app.Urls;
     public IPEndPoint SmtpEndpoint => Services.GetRequiredService<SmtpServer>().Endpoint;
 
     public static MailActorsOptions NodeOptions(string dataDirectory, JournalOptions? journal = null) => new()
