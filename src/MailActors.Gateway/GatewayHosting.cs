@@ -48,7 +48,16 @@ public static class GatewayHosting
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "MailActors API";
-            document.Info.Description = "Mailboxes, folders, messages, sending and realtime events. Authenticate with POST /v1/auth/login and send 'Authorization: Bearer <token>'.";
+            document.Info.Description = "Mailboxes, folders, messages, sending and realtime events. Authenticate with POST /v1/auth/login and send 'Authorization: Bearer <token>'. Errors are RFC 9457 application/problem+json.";
+            document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["session"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "The token from POST /v1/auth/login",
+            };
+            document.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("session", document)] = [] }];
             return Task.CompletedTask;
         }));
         services.AddHealthChecks().AddCheck<ReadinessCheck>("cluster-and-journal", tags: ["ready"]);
@@ -84,11 +93,12 @@ public static class GatewayHosting
         app.UseAuthentication();
         app.UseAuthorization();
 
-        var v1 = app.MapGroup("/v1").WithMetadata(new RequestSizeLimitMetadata(app.Services.GetRequiredService<GatewayOptions>().MaxJsonBytes));
+        var options = app.Services.GetRequiredService<GatewayOptions>();
+        var v1 = app.MapGroup("/v1").WithMetadata(new RequestSizeLimit(options.MaxJsonBytes));
         AuthEndpoints.Map(v1);
         FolderEndpoints.Map(v1);
         MessageEndpoints.Map(v1);
-        ComposeEndpoints.Map(v1);
+        ComposeEndpoints.Map(v1, options);
         EventEndpoints.Map(v1);
 
         app.MapOpenApi("/openapi/{documentName}.json");
@@ -102,9 +112,9 @@ public static class GatewayHosting
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
-
-    private sealed class RequestSizeLimitMetadata(long limit) : IRequestSizeLimitMetadata
-    {
-        public long? MaxRequestBodySize { get; } = limit;
-    }
 }
+
+/// <summary>Body size limit for an endpoint or group (the endpoint's own wins over its group's).</summary>
+internal sealed class RequestSizeLimit(long limit) : IRequestSizeLimitMetadata
+{
+    public long? MaxRequestBodySize { get; } = limit;}

@@ -31,7 +31,9 @@ public sealed class ClusterGatewayTests : IDisposable
         using var user = await b.NewUserAsync("far");
         var start = (await user.Http.GetFromJsonAsync<EventBatch>("/v1/events?wait=0"))!;
         var poll = user.Http.GetFromJsonAsync<EventBatch>($"/v1/events?after={start.Cursor}&wait=30");
-        await Task.Delay(300); // give the poll time to subscribe; the journal read covers it either way
+        // Deliver right after the poll subscribed on B, before gossip has told A about it: the
+        // notification is lost, and the poll's one journal re-check after propagation finds it.
+        await Task.Delay(300);
         await a.DeliverRawAsync(user.Address, GatewayTestHost.Mail("x@remote.test", user.Address, "from node A"));
         var batch = (await poll.WaitAsync(TimeSpan.FromSeconds(30)))!;
         Assert.Equal("from node A", Assert.Single(batch.Events, e => e.Type == "message.new").Message!.Subject);

@@ -113,6 +113,26 @@ public sealed class RealtimeTests(KestrelFixture fixture) : IClassFixture<Kestre
         await AssertProblem(response, HttpStatusCode.RequestEntityTooLarge, "too-large");
     }
 
+    [Fact]
+    public async Task Compose_accepts_attachments_far_larger_than_the_json_limit()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        using var bob = await Host.NewUserAsync("bob");
+        var file = new byte[3 * 1024 * 1024];
+        Random.Shared.NextBytes(file);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(bob.Address), "to" },
+            { new StringContent("big"), "subject" },
+            { new StringContent("see attached"), "text" },
+            { new ByteArrayContent(file), "attachments", "big.bin" },
+        };
+        Assert.Equal(HttpStatusCode.Created, (await alice.Http.PostAsync("/v1/messages", form)).StatusCode);
+        var item = Assert.Single((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
+        var message = (await bob.Http.GetFromJsonAsync<MessageDto>($"/v1/messages/{item.Id}"))!;
+        Assert.Equal(file, await bob.Http.GetByteArrayAsync(Assert.Single(message.Attachments).Url));
+    }
+
     private async Task<ClientWebSocket> ConnectAsync(UserClient user, string? after = null)
     {
         var socket = new ClientWebSocket();

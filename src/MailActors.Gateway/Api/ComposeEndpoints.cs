@@ -21,8 +21,9 @@ public static class ComposeEndpoints
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
-    public static void Map(RouteGroupBuilder v1) =>
+    public static void Map(RouteGroupBuilder v1, GatewayOptions options) =>
         v1.MapPost("/messages", Send).WithTags("Messages").RequireAuthorization()
+            .WithMetadata(new RequestSizeLimit(options.MaxComposeBytes)) // attachments: more than the API's JSON limit
             .Accepts<ComposeJson>("application/json", "multipart/form-data")
             .DisableAntiforgery()
             .WithSummary($"Send a message (JSON, or multipart/form-data with attachment files); '{IdempotencyHeader}' makes retries safe");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -59,20 +60,27 @@ public static class EventEndpoints
         // journal read below or arrives on the subscription.
         using var subscription = await hub.SubscribeAsync(mailbox, ct);
         var cursor = after ?? await feed.CurrentCursorAsync(mailbox, ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(wait);
+        var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        var settleCheck = subscription.UntilSettled > TimeSpan.Zero;
         while (true)
         {
             var (next, events) = await ReadMissedAsync(mailbox, cursor, feed, ct);
             cursor = next;
             if (events.Count > 0) return Batch(cursor, events, metrics);
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            if (left <= TimeSpan.Zero) return new EventBatch(cursor.ToString(), []);
+            // Until the subscription is known cluster-wide, wake up once to look at the journal.
+            var nap = settleCheck && subscription.UntilSettled < left ? subscription.UntilSettled : left;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(nap);
             try
             {
                 if (!await subscription.Reader.WaitToReadAsync(timeout.Token)) return new EventBatch(cursor.ToString(), []);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                return new EventBatch(cursor.ToString(), []);
+                settleCheck = false;
+                continue;
             }
             var live = new List<ClientEvent>();
             var gap = false;
@@ -93,6 +101,8 @@ public static class EventEndpoints
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         var receiving = ReceiveUntilClosedAsync(socket, closed);
         var ct = closed.Token;
+        var closeStatus = WebSocketCloseStatus.NormalClosure;
+        var closeReason = "bye";
         try
         {
             using var subscription = await hub.SubscribeAsync(mailbox, ct);
@@ -100,31 +110,58 @@ public static class EventEndpoints
             // Hello: the client learns its cursor even when nothing has happened yet.
             await SendAsync(socket, new EventBatch(cursor.ToString(), []), ct);
             cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
-            await foreach (var change in subscription.Reader.ReadAllAsync(ct))
+            var settleCheck = subscription.UntilSettled > TimeSpan.Zero;
+            while (true)
             {
-                if (change.FirstSeqNr > cursor + 1)
+                if (settleCheck)
                 {
-                    cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
-                    continue;
+                    // Until the subscription is known cluster-wide, look at the journal once more.
+                    using var settle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    settle.CancelAfter(subscription.UntilSettled);
+                    try
+                    {
+                        if (!await subscription.Reader.WaitToReadAsync(settle.Token)) break;
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        settleCheck = false;
+                        cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
+                        continue;
+                    }
                 }
-                var events = ChangeFeed.FromChange(change, cursor);
-                cursor = Math.Max(cursor, ChangeFeed.LastSeq(change));
-                if (events.Count > 0) await SendAsync(socket, Batch(cursor, events, metrics), ct);
+                else if (!await subscription.Reader.WaitToReadAsync(ct))
+                {
+                    break;
+                }
+                while (subscription.Reader.TryRead(out var change))
+                {
+                    if (change.FirstSeqNr > cursor + 1)
+                    {
+                        cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
+                        continue;
+                    }
+                    var events = ChangeFeed.FromChange(change, cursor);
+                    cursor = Math.Max(cursor, ChangeFeed.LastSeq(change));
+                    if (events.Count > 0) await SendAsync(socket, Batch(cursor, events, metrics), ct);
+                }
             }
         }
         catch (Exception e) when (e is SubscriberOverflowException || e.InnerException is SubscriberOverflowException)
         {
             log.LogWarning("realtime client of {Mailbox} fell behind; closing so it resumes from its cursor", mailbox);
-            await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "fell behind; reconnect with after=<last cursor>");
+            closeStatus = (WebSocketCloseStatus)1013; // "try again later"
+            closeReason = "fell behind; reconnect with after=<last cursor>";
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
-            // The client went away.
+            // The client went away or closed.
         }
         finally
         {
             await closed.CancelAsync();
             await receiving;
+            // Only this loop sends, so the close frame can't race a data frame.
+            await CloseAsync(socket, closeStatus, closeReason);
         }
     }
 
@@ -165,11 +202,7 @@ public static class EventEndpoints
             while (socket.State == WebSocketState.Open)
             {
                 var result = await socket.ReceiveAsync(buffer, closed.Token);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    await CloseAsync(socket, WebSocketCloseStatus.NormalClosure, "bye");
-                    break;
-                }
+                if (result.MessageType == WebSocketMessageType.Close) break;
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
@@ -10,9 +11,18 @@ namespace MailActors.Gateway.Realtime;
 public sealed class SubscriberOverflowException() : Exception("the client fell too far behind");
 
 /// <summary>A live feed of one mailbox's <see cref="MailboxChanged"/> notifications; dispose to stop.</summary>
-public sealed class MailboxSubscription(ChannelReader<MailboxChanged> reader, Action unsubscribe) : IDisposable
+public sealed class MailboxSubscription(ChannelReader<MailboxChanged> reader, long settledAt, Action unsubscribe) : IDisposable
 {
     public ChannelReader<MailboxChanged> Reader { get; } = reader;
+
+    /// <summary>
+    /// How long until every node surely knows about this subscription (DistributedPubSub spreads
+    /// subscriptions by gossip). A change published on another node before then may not arrive
+    /// here, so a reader checks the journal once more when this has passed; zero when the
+    /// node's subscription for this mailbox is older than that.
+    /// </summary>
+    public TimeSpan UntilSettled => Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), settledAt) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
     public void Dispose() => unsubscribe();
 }
 
@@ -24,6 +34,9 @@ public sealed class MailboxSubscription(ChannelReader<MailboxChanged> reader, Ac
 public sealed class EventHub
 {
     public const string RevocationTopic = "sessions-revoked";
+
+    /// <summary>Three of DistributedPubSub's default 1 s gossip rounds.</summary>
+    public static readonly TimeSpan Propagation = TimeSpan.FromSeconds(3);
     private readonly IActorRef _actor;
     private readonly int _capacity;
 
@@ -39,22 +52,21 @@ public sealed class EventHub
     {
         var channel = Channel.CreateBounded<MailboxChanged>(new BoundedChannelOptions(_capacity) { SingleReader = true, SingleWriter = true });
         var listener = new Listener(mailbox, channel.Writer);
-        await _actor.Ask<Subscribed>(listener, TimeSpan.FromSeconds(10), ct);
-        return new MailboxSubscription(channel.Reader, () => _actor.Tell(new Unsubscribed(listener)));
+        var subscribed = await _actor.Ask<Subscribed>(listener, TimeSpan.FromSeconds(10), ct);
+        return new MailboxSubscription(channel.Reader, subscribed.SettledAt, () => _actor.Tell(new Unsubscribed(listener)));
     }
 
     internal sealed record Listener(MailboxId Mailbox, ChannelWriter<MailboxChanged> Writer);
     internal sealed record Unsubscribed(Listener Listener);
-    internal sealed record Subscribed
-    {
-        public static readonly Subscribed Instance = new();
-    }
+    /// <param name="SettledAt">Stopwatch timestamp after which the whole cluster knows the subscription.</param>
+    internal sealed record Subscribed(long SettledAt);
 
     private sealed class EventHubActor : ReceiveActor
     {
         private readonly IActorRef _mediator;
         private readonly Dictionary<MailboxId, List<Listener>> _listeners = [];
-        private readonly Dictionary<string, List<IActorRef>> _awaitingAck = new(StringComparer.Ordinal);
+        private readonly Dictionary<MailboxId, long> _settledAt = [];
+        private readonly Dictionary<string, (MailboxId Mailbox, List<IActorRef> Waiting)> _awaitingAck = new(StringComparer.Ordinal);
 
         public EventHubActor(IActorRef mediator, SessionAuthenticator sessions)
         {
@@ -63,8 +75,10 @@ public sealed class EventHub
             Receive<Unsubscribed>(u => Remove(u.Listener));
             Receive<SubscribeAck>(ack =>
             {
-                if (!_awaitingAck.Remove(ack.Subscribe.Topic, out var waiting)) return;
-                foreach (var w in waiting) w.Tell(Subscribed.Instance);
+                if (!_awaitingAck.Remove(ack.Subscribe.Topic, out var pending)) return;
+                var settled = new Subscribed(Stopwatch.GetTimestamp() + (long)(Propagation.TotalSeconds * Stopwatch.Frequency));
+                if (_listeners.ContainsKey(pending.Mailbox)) _settledAt[pending.Mailbox] = settled.SettledAt;
+                foreach (var w in pending.Waiting) w.Tell(settled);
             });
             Receive<UnsubscribeAck>(_ => { });
             Receive<MailboxChanged>(Dispatch);
@@ -79,12 +93,12 @@ public sealed class EventHub
             if (_listeners.TryGetValue(listener.Mailbox, out var existing))
             {
                 existing.Add(listener);
-                if (_awaitingAck.TryGetValue(topic, out var waiting)) waiting.Add(Sender);
-                else Sender.Tell(Subscribed.Instance);
+                if (_awaitingAck.TryGetValue(topic, out var pending)) pending.Waiting.Add(Sender);
+                else Sender.Tell(new Subscribed(_settledAt.GetValueOrDefault(listener.Mailbox)));
                 return;
             }
             _listeners[listener.Mailbox] = [listener];
-            _awaitingAck[topic] = [Sender];
+            _awaitingAck[topic] = (listener.Mailbox, [Sender]);
             _mediator.Tell(new Subscribe(topic, Self));
         }
 
@@ -93,6 +107,7 @@ public sealed class EventHub
             listener.Writer.TryComplete();
             if (!_listeners.TryGetValue(listener.Mailbox, out var list) || !list.Remove(listener) || list.Count > 0) return;
             _listeners.Remove(listener.Mailbox);
+            _settledAt.Remove(listener.Mailbox);
             _mediator.Tell(new Unsubscribe(MailboxChanged.Topic(listener.Mailbox), Self));
         }
 
