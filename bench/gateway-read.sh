@@ -5,14 +5,15 @@
 # Target: >= 10,000 req/s and p99 < 5 ms on a 2-core machine, where wrk and the node share
 # the two cores (so the CPU split between them is reported as well).
 #
-#   bench/gateway-read.sh            # MESSAGES=10000 SIZE=5120 CONNS=32 DURATION=20s ROUNDS=3
+#   bench/gateway-read.sh            # MESSAGES=10000 SIZE=5120 CONNS=32 DURATION=20s ROUNDS=3 WARMUP=10s
 #   CONNS="16 64" bench/gateway-read.sh      # one summary line per connection count
 #   KEEP=1 bench/gateway-read.sh             # keep the temp dir (node log, wrk outputs)
+#   DOTNET_TieredCompilation=1 bench/gateway-read.sh   # DOTNET_* runtime knobs reach the node
 #
 # Steps: build Release, start one node on free ports with a temp data dir, sign up and log in
 # through the API, seed the inbox over SMTP with Postfix's smtp-source (each 250 means the
 # message is durable in the mailbox) and wait until GET /v1/account counts them all, check one
-# response with curl (200, 50 items, size), warm up with wrk for 5 s, then ROUNDS wrk runs per
+# response with curl (200, 50 items, size), warm up with wrk (WARMUP, 10 s), then ROUNDS wrk runs per
 # connection count. Per round: requests/s, p99 (wrk --latency), and CPU of the node, of wrk
 # and of everything else on the machine, in % of one core (200% = both cores busy).
 set -euo pipefail
@@ -22,7 +23,7 @@ SIZE=${SIZE:-5120}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-20s}
-WARMUP=${WARMUP:-5s}
+WARMUP=${WARMUP:-10s}
 ROUNDS=${ROUNDS:-3}
 SEED_SESSIONS=${SEED_SESSIONS:-16}
 USER_ADDR=reader@bench.test
@@ -57,7 +58,11 @@ cleanup() {
   if [ -n "${NODEPID:-}" ] && kill -0 "$NODEPID" 2>/dev/null; then
     kill -TERM "$NODEPID" 2>/dev/null || true # SIGINT is ignored by background jobs of a script
     for _ in $(seq 100); do kill -0 "$NODEPID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NODEPID" 2>/dev/null || true
+    if kill -0 "$NODEPID" 2>/dev/null; then
+      echo "note: the node did not stop within 10 s of SIGTERM; killed" >&2
+      kill -9 "$NODEPID" 2>/dev/null || true
+    fi
+    wait "$NODEPID" 2>/dev/null || true
   fi
   if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
@@ -114,7 +119,7 @@ echo "check: GET /v1/folders/inbox/messages?limit=50 -> $code, $items items, $by
 to_ms() { # wrk latency (e.g. 812.00us, 1.23ms, 1.01s) -> ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # wrk runs in the foreground, so its CPU shows up in this shell's cutime once it is reaped.
 run_wrk() { # conns duration out -> RPS P99 NODE_CPU WRK_CPU OTHER_CPU (% of one core)
@@ -145,8 +150,9 @@ for c in $CONNS; do
   for r in $(seq "$ROUNDS"); do
     run_wrk "$c" "$DURATION" "$W/wrk-c$c-r$r.txt"
     rps+=("$RPS"); p99+=("$P99")
-    printf 'c=%-3d round %d: %8.0f req/s  p50 %5.2f ms  p99 %5.2f ms  CPU node %3.0f%%  wrk %3.0f%%  other %3.0f%%  (%.2f ms node CPU/req)\n' \
-      "$c" "$r" "$RPS" "$P50" "$P99" "$NODE_CPU" "$WRK_CPU" "$OTHER_CPU" "$(echo "$NODE_CPU * 10 / $RPS" | bc -l)"
+    busy=$(awk -v o="$OTHER_CPU" 'BEGIN { if (o > 20) print "  <- other load on the machine, not a clean round" }')
+    printf 'c=%-3d round %d: %8.0f req/s  p50 %5.2f ms  p99 %5.2f ms  CPU node %3.0f%%  wrk %3.0f%%  other %3.0f%%  (%.2f ms node CPU/req)%s\n' \
+      "$c" "$r" "$RPS" "$P50" "$P99" "$NODE_CPU" "$WRK_CPU" "$OTHER_CPU" "$(echo "$NODE_CPU * 10 / $RPS" | bc -l)" "$busy"
     desc+=("$(printf '%.0f/%.2f' "$RPS" "$P99")")
   done
   mr=$(printf '%s\n' "${rps[@]}" | median); mp=$(printf '%s\n' "${p99[@]}" | median)
@@ -156,4 +162,5 @@ for c in $CONNS; do
 done
 echo
 printf '%s\n' "${summaries[@]}"
-echo "$MESSAGES messages x $SIZE B in the inbox, wrk -t$THREADS -d$DURATION, $ROUNDS rounds, $(nproc) cores; CPU in % of one core; $(date -u +%Y-%m-%dT%H:%MZ)"
+knobs=$(env | grep -E '^(DOTNET|COMPlus)_' | grep -vE '^DOTNET_(CLI_|NOLOGO|GENERATE_|ROOT|SKIP_)' | sort | tr '\n' ' ' || true)
+echo "$MESSAGES messages x $SIZE B in the inbox, wrk -t$THREADS -d$DURATION, median of $ROUNDS rounds, $(nproc) cores; CPU in % of one core; runtime knobs: ${knobs:-none}; $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -111,6 +111,9 @@ public static class MailActorsHosting
             split-brain-resolver.active-strategy = keep-majority
           }
           coordinated-shutdown.exit-clr = off
+          # The host drives shutdown (Akka.Hosting runs CoordinatedShutdown in StopAsync). Akka's
+          # own SIGTERM hook racing it left the host waiting its whole 30 s shutdown timeout.
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
           loglevel = INFO
         }
         """;
