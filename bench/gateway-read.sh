@@ -8,7 +8,7 @@
 #   bench/gateway-read.sh            # MESSAGES=10000 SIZE=5120 CONNS=32 DURATION=20s ROUNDS=3 WARMUP=10s
 #   CONNS="16 64" bench/gateway-read.sh      # one summary line per connection count
 #   KEEP=1 bench/gateway-read.sh             # keep the temp dir (node log, wrk outputs)
-#   DOTNET_TieredCompilation=1 bench/gateway-read.sh   # DOTNET_* runtime knobs reach the node
+#   DOTNET_gcServer=1 bench/gateway-read.sh           # DOTNET_* runtime knobs reach the node
 #
 # Steps: build Release, start one node on free ports with a temp data dir, sign up and log in
 # through the API, seed the inbox over SMTP with Postfix's smtp-source (each 250 means the

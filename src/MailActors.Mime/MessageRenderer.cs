@@ -378,8 +378,7 @@ public sealed class MessageRenderer
         sanitizer.FilterUrl += (_, e) =>
         {
             var original = e.OriginalUrl.Trim();
-            var attribute = UrlAttributeOf(e.Tag, e.OriginalUrl); // null for CSS url()
-            var navigation = attribute is not null && NavigationAttributes.Contains(attribute);
+            var (attribute, navigation) = Classify(e.Tag, e.OriginalUrl); // attribute null for CSS url()
 
             if (original.StartsWith("cid:", StringComparison.OrdinalIgnoreCase))
             {
@@ -422,13 +421,29 @@ public sealed class MessageRenderer
         return (document.Body?.ChildNodes.ToHtml(sanitizer.OutputFormatter) ?? "", remoteBlocked);
     }
 
-    private static string? UrlAttributeOf(IElement element, string url)
+    /// <summary>
+    /// Which attribute of the element holds this URL, and whether it is only a link. The filter
+    /// sees URLs, not attributes, so a URL found in a resource attribute (src, background…) or
+    /// in the style attribute is treated as a resource even if a link attribute holds it too —
+    /// otherwise <c>&lt;img href=X src=X&gt;</c> would load a remote image meant to be blocked.
+    /// </summary>
+    private static (string? Attribute, bool Navigation) Classify(IElement element, string url)
     {
+        string? link = null, resource = null;
+        var inStyle = false;
         foreach (var attribute in element.Attributes)
         {
-            if (attribute.Value == url && SanitizerOptions.UriAttributes.Contains(attribute.Name)) return attribute.Name;
+            if (attribute.Name.Equals("style", StringComparison.OrdinalIgnoreCase))
+            {
+                inStyle |= attribute.Value.Contains(url, StringComparison.Ordinal);
+                continue;
+            }
+            if (attribute.Value != url || !SanitizerOptions.UriAttributes.Contains(attribute.Name)) continue;
+            if (NavigationAttributes.Contains(attribute.Name)) link ??= attribute.Name;
+            else resource ??= attribute.Name;
         }
-        return null;
+        if (resource is not null) return (resource, false);
+        return inStyle ? (null, false) : (link, link is not null);
     }
 
     private static bool IsRemote(string url) =>
@@ -543,7 +558,8 @@ internal static class FileNames
             var last = name.AsSpan()[(name.LastIndexOfAny(['/', '\\']) + 1)..];
             foreach (var c in last)
             {
-                if (char.IsControl(c) || c is '"' or '\'' or '<' or '>' or ':' or '|' or '?' or '*' or '\u2028' or '\u2029') continue;
+                // Format characters include U+202E, which makes "invoice\u202Efdp.exe" display as "invoiceexe.pdf".
+                if (char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format || c is '"' or '\'' or '<' or '>' or ':' or '|' or '?' or '*' or '\u2028' or '\u2029') continue;
                 cleaned.Append(char.IsWhiteSpace(c) ? ' ' : c);
             }
         }

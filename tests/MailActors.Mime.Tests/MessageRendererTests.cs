@@ -228,6 +228,21 @@ public sealed class MessageRendererTests : IDisposable
         Assert.Contains("https://img.example/d.png", allowed.Html);
     }
 
+    [Theory]
+    [InlineData("""<img href="https://t.example/p.gif" src="https://t.example/p.gif">""")]
+    [InlineData("""<a href="https://t.example/p.gif" style="background:url(https://t.example/p.gif)">x</a>""")]
+    [InlineData("""<table cite="https://t.example/p.gif" background="https://t.example/p.gif"><tr><td>x</td></tr></table>""")]
+    public async Task A_remote_resource_stays_blocked_when_a_link_attribute_repeats_its_url(string html)
+    {
+        var rendered = await RenderAsync(await PutAsync(HtmlMessage(html)), allowRemoteContent: false);
+        var document = new HtmlParser().ParseDocument(rendered.Html!);
+        Assert.True(rendered.RemoteContentBlocked);
+        var element = document.Body!.FirstElementChild!;
+        Assert.Null(element.GetAttribute("src"));
+        Assert.Null(element.GetAttribute("background"));
+        Assert.DoesNotContain("url(", element.GetAttribute("style") ?? "");
+    }
+
     [Fact]
     public async Task Cid_images_point_at_the_attachment_url()
     {
@@ -331,6 +346,7 @@ public sealed class MessageRendererTests : IDisposable
         { "..\\..\\windows\\system.ini", "system.ini" },
         { "a\"b.pdf", "ab.pdf" },
         { "evil\r\nname\u0007.pdf", "evilname.pdf" },
+        { "invoice\u202Efdp.exe", "invoicefdp.exe" },
         { new string('x', 300) + ".pdf", new string('x', 251) + ".pdf" },
         { "..", "attachment.pdf" },
         { null, "attachment.pdf" },
