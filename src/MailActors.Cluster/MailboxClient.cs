@@ -25,6 +25,7 @@ public sealed class MailboxClient
         "mailactors.mailbox.request.duration", unit: "s", description: "Round trip to a mailbox actor, by request kind");
 
     private readonly Func<CancellationToken, Task<IActorRef>> _region;
+    private string? _decoyHash;
     private readonly MailActorsOptions _options;
 
     public MailboxClient(IRequiredActor<MailboxRegion> region, MailActorsOptions options)
@@ -53,8 +54,10 @@ public sealed class MailboxClient
     {
         if (!MailboxId.TryParse(address, out var mailbox, out _)) return null;
         var reply = await SendAsync(new GetAccount(mailbox), ct);
-        if (reply is not AccountInfo account) return null;
-        return await Task.Run(() => PasswordHasher.Verify(password, account.PasswordHash), ct) ? account : null;
+        // Unknown accounts cost the same hash as known ones, so timing doesn't tell which exist.
+        var hash = reply is AccountInfo known ? known.PasswordHash : _decoyHash ??= PasswordHasher.Hash(Guid.NewGuid().ToString(), _options.PasswordIterations);
+        var ok = await Task.Run(() => PasswordHasher.Verify(password, hash), ct);
+        return ok && reply is AccountInfo account ? account : null;
     }
 
     public Task<AccountInfo> GetAccountAsync(string address, CancellationToken ct = default) =>

@@ -34,6 +34,8 @@ public static class GatewayHosting
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<EventHub>();
+        // Start the hub with the node, so it hears session revocations before any client connects.
+        services.AddHostedService<EventHubStarter>();
         services.AddSingleton<ChangeFeed>();
         services.AddSingleton(sp => new MessageRenderer(sp.GetRequiredService<IBlobStore>(), new MessageRendererOptions { CacheBytes = options.RenderCacheBytes }));
 
@@ -49,7 +51,12 @@ public static class GatewayHosting
             // non-ASCII need no \u escapes, which made every "Name <addr>" slower and longer.
             o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         });
-        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = options.MaxComposeBytes);
+        services.Configure<FormOptions>(o =>
+        {
+            o.MultipartBodyLengthLimit = options.MaxComposeBytes;
+            // Form fields carry the text and HTML bodies, which may be far over the 4 MB default.
+            o.ValueLengthLimit = (int)Math.Min(int.MaxValue, options.MaxComposeBytes);
+        });
         services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = options.MaxJsonBytes);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -131,3 +138,14 @@ public static class GatewayHosting
 internal sealed class RequestSizeLimit(long limit) : IRequestSizeLimitMetadata
 {
     public long? MaxRequestBodySize { get; } = limit;}
+
+internal sealed class EventHubStarter(IServiceProvider services) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        services.GetRequiredService<EventHub>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

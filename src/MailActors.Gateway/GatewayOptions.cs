@@ -19,6 +19,9 @@ public sealed record GatewayOptions
 
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(30);
 
+    /// <summary>How long a node trusts a session check, and how often an open WebSocket re-checks its session.</summary>
+    public TimeSpan SessionCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Login attempts a client address may make at once, then one more per refill period.</summary>
     public int LoginBurstPerIp { get; init; } = 20;
     public TimeSpan LoginRefillPerIp { get; init; } = TimeSpan.FromSeconds(3);
@@ -26,6 +29,13 @@ public sealed record GatewayOptions
     /// <summary>Login attempts against one account, from anywhere, at once and then one per period.</summary>
     public int LoginBurstPerAccount { get; init; } = 5;
     public TimeSpan LoginRefillPerAccount { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Sign-ups one client address may make at once, then one more per refill period.</summary>
+    public int SignupBurstPerIp { get; init; } = 5;
+    public TimeSpan SignupRefillPerIp { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Realtime connections (WebSocket and long-poll) one mailbox may hold on one node.</summary>
+    public int MaxRealtimeConnectionsPerMailbox { get; init; } = 20;
 
     /// <summary>Bytes of rendered messages kept for repeated opens.</summary>
     public long RenderCacheBytes { get; init; } = 64L * 1024 * 1024;

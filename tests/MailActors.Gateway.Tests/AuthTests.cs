@@ -106,11 +106,41 @@ public sealed class AuthTests(GatewayFixture fixture) : IClassFixture<GatewayFix
     public void The_throttle_also_limits_one_client_address_across_accounts()
     {
         using var throttle = new LoginThrottle(new GatewayOptions { LoginBurstPerIp = 3 });
-        Assert.Null(throttle.TryAcquire("10.0.0.1", "a@x.test"));
-        Assert.Null(throttle.TryAcquire("10.0.0.1", "b@x.test"));
-        Assert.Null(throttle.TryAcquire("10.0.0.1", "c@x.test"));
-        Assert.NotNull(throttle.TryAcquire("10.0.0.1", "d@x.test"));
-        Assert.Null(throttle.TryAcquire("10.0.0.2", "d@x.test"));
+        var ip = IPAddress.Parse("10.0.0.1");
+        Assert.Null(throttle.TryAcquire(ip, "a@x.test"));
+        Assert.Null(throttle.TryAcquire(ip, "b@x.test"));
+        Assert.Null(throttle.TryAcquire(ip, "c@x.test"));
+        Assert.NotNull(throttle.TryAcquire(ip, "d@x.test"));
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("10.0.0.2"), "d@x.test"));
+
+        // One IPv6 subscriber (a /64) is one client, however many addresses it uses.
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("2001:db8:1:2::1"), "e@x.test"));
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("2001:db8:1:2::2"), "f@x.test"));
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("2001:db8:1:2:ffff::3"), "g@x.test"));
+        Assert.NotNull(throttle.TryAcquire(IPAddress.Parse("2001:db8:1:2::4"), "h@x.test"));
+    }
+
+    [Fact]
+    public void Spelling_an_address_differently_does_not_get_a_fresh_account_bucket()
+    {
+        using var throttle = new LoginThrottle(new GatewayOptions { LoginBurstPerAccount = 2 });
+        var ip = IPAddress.Parse("10.0.0.9");
+        Assert.Null(throttle.TryAcquire(ip, "alice@x.test"));
+        Assert.Null(throttle.TryAcquire(ip, " Alice@X.test"));
+        Assert.NotNull(throttle.TryAcquire(ip, "ALICE@x.test  "));
+    }
+
+    [Fact]
+    public async Task Signups_are_throttled_per_client_address()
+    {
+        await using var host = await GatewayTestHost.StartAsync(gateway: GatewayTestHost.TestGatewayOptions with { SignupBurstPerIp = 2 });
+        for (var i = 0; i < 2; i++)
+        {
+            var ok = await host.Client.PostAsJsonAsync("/v1/auth/signup", new { address = GatewayTestHost.NewAddress(), password = GatewayTestHost.Password });
+            Assert.Equal(HttpStatusCode.Created, ok.StatusCode);
+        }
+        var third = await host.Client.PostAsJsonAsync("/v1/auth/signup", new { address = GatewayTestHost.NewAddress(), password = GatewayTestHost.Password });
+        await AssertProblem(third, HttpStatusCode.TooManyRequests, "too-many-attempts");
     }
 
     [Fact]
@@ -129,6 +159,14 @@ public sealed class AuthTests(GatewayFixture fixture) : IClassFixture<GatewayFix
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/v1/folders")).StatusCode);
         var forged = await browser.PostAsJsonAsync("/v1/folders", new { name = "Forged" });
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+
+        // A token planted by a sibling site (cookie and header agreeing) doesn't match the session's.
+        var planted = new HttpRequestMessage(HttpMethod.Post, "/v1/folders") { Content = JsonContent.Create(new { name = "Planted" }) };
+        planted.Headers.Add(SessionAuthenticationHandler.CsrfHeader, "planted-value");
+        planted.Headers.Add("Cookie", $"{SessionAuthenticationHandler.CsrfCookie}=planted-value");
+        using var sibling = Host.NewClient();
+        sibling.DefaultRequestHeaders.Add("Cookie", $"{SessionAuthenticationHandler.SessionCookie}={body.Token}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await sibling.SendAsync(planted)).StatusCode);
 
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/folders") { Content = JsonContent.Create(new { name = "Real" }) };
         request.Headers.Add(SessionAuthenticationHandler.CsrfHeader, body.CsrfToken);

@@ -99,6 +99,34 @@ public sealed class ComposeTests(GatewayFixture fixture) : IClassFixture<Gateway
         if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
     }
 
+    [Theory]
+    [InlineData("application/json", "{\"to\": ")]
+    [InlineData("application/json", "{\"to\": 5}")]
+    [InlineData("application/json", "")]
+    [InlineData("multipart/form-data; boundary=xyz", "--xyz\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nb@example.test")]
+    [InlineData("multipart/form-data", "anything")]
+    public async Task Unreadable_bodies_are_4xx_problems_not_500s(string contentType, string body)
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        var content = new StringContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        var response = await alice.Http.PostAsync("/v1/messages", content);
+        Assert.InRange((int)response.StatusCode, 400, 499);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_long_address_and_idempotency_key_still_send()
+    {
+        var local = new string('a', 60);
+        var address = $"{local}@{GatewayTestHost.Domain}";
+        await Host.Client.PostAsJsonAsync("/v1/auth/signup", new { address, password = GatewayTestHost.Password });
+        using var alice = await Host.LoginAsync(address);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = JsonContent.Create(new { to = new[] { address }, subject = "me", text = "x" }) };
+        request.Headers.Add("Idempotency-Key", new string('k', 200));
+        Assert.Equal(HttpStatusCode.Created, (await alice.Http.SendAsync(request)).StatusCode);
+    }
+
     [Fact]
     public async Task Too_many_recipients_is_a_validation_problem()
     {

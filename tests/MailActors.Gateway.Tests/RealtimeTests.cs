@@ -95,6 +95,26 @@ public sealed class RealtimeTests(KestrelFixture fixture) : IClassFixture<Kestre
     }
 
     [Fact]
+    public async Task Logging_out_closes_the_sessions_open_websocket()
+    {
+        using var user = await Host.NewUserAsync("ws");
+        using var socket = await ConnectAsync(user);
+        await ReceiveAsync(socket);
+        Assert.Equal(HttpStatusCode.NoContent, (await user.Http.PostAsync("/v1/auth/logout", null)).StatusCode);
+        var buffer = new byte[1024];
+        var result = await socket.ReceiveAsync(buffer, new CancellationTokenSource(Patience).Token);
+        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, result.CloseStatus);
+    }
+
+    [Fact]
+    public async Task A_cursor_from_the_future_is_refused()
+    {
+        using var user = await Host.NewUserAsync("poll");
+        await AssertProblem(await user.Http.GetAsync("/v1/events?after=9223372036854775807&wait=0"), HttpStatusCode.BadRequest, "invalid-request");
+    }
+
+    [Fact]
     public async Task Events_are_only_the_users_own()
     {
         using var alice = await Host.NewUserAsync("alice");
@@ -131,6 +151,44 @@ public sealed class RealtimeTests(KestrelFixture fixture) : IClassFixture<Kestre
         var item = Assert.Single((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
         var message = (await bob.Http.GetFromJsonAsync<MessageDto>($"/v1/messages/{item.Id}"))!;
         Assert.Equal(file, await bob.Http.GetByteArrayAsync(Assert.Single(message.Attachments).Url));
+    }
+
+    [Fact]
+    public async Task Realtime_connections_per_mailbox_are_capped()
+    {
+        using var user = await Host.NewUserAsync("many");
+        var limit = GatewayTestHost.TestGatewayOptions.MaxRealtimeConnectionsPerMailbox;
+        var sockets = new List<ClientWebSocket>();
+        try
+        {
+            for (var i = 0; i < limit; i++) sockets.Add(await ConnectAsync(user));
+            using var refused = new ClientWebSocket();
+            refused.Options.CollectHttpResponseDetails = true;
+            refused.Options.SetRequestHeader("Authorization", "Bearer " + user.Token);
+            await Assert.ThrowsAsync<WebSocketException>(() =>
+                refused.ConnectAsync(new UriBuilder(Host.BaseAddress) { Scheme = "ws", Path = "/v1/events" }.Uri, CancellationToken.None));
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.HttpStatusCode);
+
+            // Another user is not affected, and a closed socket frees its place.
+            using var other = await Host.NewUserAsync("other");
+            Assert.Equal(HttpStatusCode.OK, (await other.Http.GetAsync("/v1/events?wait=0")).StatusCode);
+            await sockets[0].CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+            await AwaitAsync(async () => (await user.Http.GetAsync("/v1/events?wait=0")).StatusCode == HttpStatusCode.OK);
+        }
+        finally
+        {
+            foreach (var socket in sockets) socket.Dispose();
+        }
+    }
+
+    private static async Task AwaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met");
+            await Task.Delay(50);
+        }
     }
 
     private async Task<ClientWebSocket> ConnectAsync(UserClient user, string? after = null)

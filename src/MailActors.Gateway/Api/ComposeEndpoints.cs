@@ -60,8 +60,8 @@ public static class ComposeEndpoints
                     $"no such mailbox: {string.Join(", ", unknown)}; nothing was sent", new Dictionary<string, object?> { ["recipients"] = unknown });
 
             var key = http.Request.Headers[IdempotencyHeader].ToString();
-            if (key.Length > 100) return Problems.Invalid($"{IdempotencyHeader} has at most 100 characters");
-            var deliveryId = $"http:{sender}:{(key.Length > 0 ? key : Guid.NewGuid().ToString("N"))}";
+            if (key.Length > 200) return Problems.Invalid($"{IdempotencyHeader} has at most 200 characters");
+            var deliveryId = DeliveryId(sender, key.Length > 0 ? key : Guid.NewGuid().ToString("N"));
 
             var sentCopy = await StoreAsync(blobs, message, includeBcc: true, ct);
             var sent = await mailboxes.DeliverAsync(sender.Value, deliveryId + ":sent", MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size),
@@ -98,6 +98,11 @@ public static class ComposeEndpoints
         }
     }
 
+    /// <summary>Fixed length whatever the address and key: delivery ids are at most 200 characters.</summary>
+    private static string DeliveryId(MailboxId sender, string key) =>
+        "http:" + System.Buffers.Text.Base64Url.EncodeToString(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sender.Value + "\n" + key)));
+
     private static bool IsLocal(string address, MailActorsOptions cluster)
     {
         var at = address.LastIndexOf('@');
@@ -129,6 +134,19 @@ public static class ComposeEndpoints
 
     private static async Task<(ComposeRequest? Request, IResult? Error)> ReadRequestAsync(HttpContext http, MailboxId sender, GatewayOptions options, CancellationToken ct)
     {
+        try
+        {
+            return await ParseRequestAsync(http, sender, options, ct);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException || (e is IOException && !ct.IsCancellationRequested))
+        {
+            // Malformed JSON, wrong types, a broken or truncated multipart body, one over the form limits.
+            return (null, Problems.Invalid("the request body could not be read: " + e.Message));
+        }
+    }
+
+    private static async Task<(ComposeRequest? Request, IResult? Error)> ParseRequestAsync(HttpContext http, MailboxId sender, GatewayOptions options, CancellationToken ct)
+    {
         if (http.Request.HasJsonContentType())
         {
             var json = await http.Request.ReadFromJsonAsync(GatewayJson.Default.ComposeJson, ct);
@@ -136,7 +154,10 @@ public static class ComposeEndpoints
             return (new ComposeRequest(sender.Value, null, json.To ?? [], json.Cc ?? [], json.Bcc ?? [], json.Subject ?? "",
                 json.Text, json.Html, [], json.InReplyTo), null);
         }
-        if (!http.Request.HasFormContentType)
+        var contentType = http.Request.ContentType ?? "";
+        var multipartWithoutBoundary = contentType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase)
+            && !contentType.Contains("boundary=", StringComparison.OrdinalIgnoreCase);
+        if (!http.Request.HasFormContentType || multipartWithoutBoundary)
             return (null, Problems.Result(415, "unsupported-media-type", "Unsupported media type", "send application/json or multipart/form-data"));
 
         var form = await http.Request.ReadFormAsync(ct);

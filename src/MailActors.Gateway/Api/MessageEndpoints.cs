@@ -75,15 +75,16 @@ public static class MessageEndpoints
         var address = http.User.Address();
         var ids = new[] { id };
         var (add, remove) = Flags(body.Read, body.Flagged);
-        if (add != MessageFlags.None || remove != MessageFlags.None)
-        {
-            var updated = await mailboxes.SetFlagsAsync(address, ids, add, remove, ct);
-            if (updated.NotFound.Count > 0) return Problems.NotFound("message");
-        }
+        // Move first: an unknown folder or message fails it before anything has changed.
         if (!string.IsNullOrEmpty(body.FolderId))
         {
             var moved = await mailboxes.MoveAsync(address, ids, body.FolderId, ct);
             if (moved.NotFound.Count > 0) return Problems.NotFound("message");
+        }
+        if (add != MessageFlags.None || remove != MessageFlags.None)
+        {
+            var updated = await mailboxes.SetFlagsAsync(address, ids, add, remove, ct);
+            if (updated.NotFound.Count > 0) return Problems.NotFound("message");
         }
         return TypedResults.Ok(MessageSummaryDto.Of(await mailboxes.GetMessageAsync(address, id, ct)));
     }
@@ -106,9 +107,10 @@ public static class MessageEndpoints
         if (actions == 0) return Problems.Invalid("say what to do: read, flagged, folderId or delete");
         if (body.Delete == true && actions > 1) return Problems.Invalid("delete can't be combined with other changes");
 
+        // Move first (an unknown folder fails it before anything changed); every step sees the same ids.
         MessagesUpdatedReply? last = null;
-        if ((add | remove) != MessageFlags.None) last = await mailboxes.SetFlagsAsync(address, body.Ids, add, remove, ct);
         if (!string.IsNullOrEmpty(body.FolderId)) last = await mailboxes.MoveAsync(address, body.Ids, body.FolderId, ct);
+        if ((add | remove) != MessageFlags.None) last = await mailboxes.SetFlagsAsync(address, body.Ids, add, remove, ct);
         if (body.Delete == true) last = await mailboxes.DeleteAsync(address, body.Ids, ct);
         return TypedResults.Ok(new BatchResponse(last!.Updated, last.NotFound));
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using MailActors.Cluster;
@@ -26,11 +25,16 @@ public static class AuthEndpoints
             .WithSummary("The signed-in account and its quota");
     }
 
-    private static async Task<IResult> Signup(Credentials body, MailboxClient mailboxes, MailActorsOptions cluster, GatewayOptions options,
-        GatewayMetrics metrics, ILoggerFactory logs, CancellationToken ct)
+    private static async Task<IResult> Signup(Credentials body, HttpContext http, MailboxClient mailboxes, MailActorsOptions cluster, GatewayOptions options,
+        LoginThrottle throttle, GatewayMetrics metrics, ILoggerFactory logs, CancellationToken ct)
     {
         if (!options.SignupEnabled)
             return Problems.Result(403, "signup-disabled", "Sign-up disabled", "this server does not accept sign-ups; ask an administrator for an account");
+        if (throttle.TryAcquireSignup(http.Connection.RemoteIpAddress) is { } wait)
+        {
+            logs.CreateLogger("MailActors.Gateway.Auth").LogWarning("sign-up from {Ip} throttled", http.Connection.RemoteIpAddress);
+            return TooMany(http, wait, "too many sign-ups from this address");
+        }
         if (!MailboxId.TryParse(body.Address, out var mailbox, out var error)) return Problems.Invalid(error);
         if (!cluster.LocalDomains.Contains(mailbox.Domain, StringComparer.OrdinalIgnoreCase))
             return Problems.Result(400, "foreign-domain", "Not a local domain",
@@ -55,12 +59,11 @@ public static class AuthEndpoints
     {
         var log = logs.CreateLogger("MailActors.Gateway.Auth");
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (throttle.TryAcquire(ip, body.Address ?? "") is { } wait)
+        if (throttle.TryAcquire(http.Connection.RemoteIpAddress, body.Address ?? "") is { } wait)
         {
             metrics.Logins.Add(1, new KeyValuePair<string, object?>("outcome", "throttled"));
             log.LogWarning("login for {Address} from {Ip} throttled", body.Address, ip);
-            http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString("0");
-            return Problems.Result(429, "too-many-attempts", "Too many login attempts", $"try again in {Math.Ceiling(wait.TotalSeconds):0} s");
+            return TooMany(http, wait, "too many login attempts");
         }
         var account = await mailboxes.AuthenticateAsync(body.Address ?? "", body.Password ?? "", ct);
         if (account is null)
@@ -76,7 +79,7 @@ public static class AuthEndpoints
         await mailboxes.SendExpectingAsync<SessionInfo>(new OpenSession(account.Mailbox, hash, expires, client), ct);
         metrics.Logins.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
 
-        var csrf = Base64UrlRandom();
+        var csrf = SessionAuthenticationHandler.CsrfTokenFor(hash);
         var secure = http.Request.IsHttps;
         http.Response.Cookies.Append(SessionAuthenticationHandler.SessionCookie, token, new CookieOptions
         {
@@ -107,5 +110,11 @@ public static class AuthEndpoints
         return TypedResults.Ok(new AccountDto(a.Mailbox.Value, a.DisplayName, a.QuotaBytes, a.UsedBytes, a.MessageCount));
     }
 
-    private static string Base64UrlRandom() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
+    private static IResult TooMany(HttpContext http, TimeSpan wait, string what)
+    {
+        var seconds = Math.Max(1, Math.Ceiling(wait.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString("0");
+        return Problems.Result(429, "too-many-attempts", "Too many attempts", $"{what}; try again in {seconds:0} s");
+    }
+
 }

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Threading.RateLimiting;
+using MailActors.Core;
 
 namespace MailActors.Gateway.Auth;
 
@@ -12,16 +14,40 @@ public sealed class LoginThrottle(GatewayOptions options) : IDisposable
     private readonly PartitionedRateLimiter<string> _perIp = PartitionedRateLimiter.Create<string, string>(ip =>
         RateLimitPartition.GetTokenBucketLimiter(ip, _ => Bucket(options.LoginBurstPerIp, options.LoginRefillPerIp)));
 
+    private readonly PartitionedRateLimiter<string> _signups = PartitionedRateLimiter.Create<string, string>(ip =>
+        RateLimitPartition.GetTokenBucketLimiter(ip, _ => Bucket(options.SignupBurstPerIp, options.SignupRefillPerIp)));
+
     private readonly PartitionedRateLimiter<string> _perAccount = PartitionedRateLimiter.Create<string, string>(address =>
         RateLimitPartition.GetTokenBucketLimiter(address, _ => Bucket(options.LoginBurstPerAccount, options.LoginRefillPerAccount)));
 
     /// <summary>Null when the attempt may go ahead; otherwise how long to wait.</summary>
-    public TimeSpan? TryAcquire(string clientIp, string address)
+    public TimeSpan? TryAcquire(IPAddress? client, string address)
     {
-        using var ip = _perIp.AttemptAcquire(clientIp);
+        using var ip = _perIp.AttemptAcquire(ClientKey(client));
         if (!ip.IsAcquired) return RetryAfter(ip);
-        using var account = _perAccount.AttemptAcquire(address.ToLowerInvariant());
+        // The mailbox's own spelling, so " Alice@X " is not a fresh bucket.
+        var key = MailboxId.TryParse(address, out var mailbox, out _) ? mailbox.Value : address.Trim().ToLowerInvariant();
+        using var account = _perAccount.AttemptAcquire(key);
         return account.IsAcquired ? null : RetryAfter(account);
+    }
+
+    /// <summary>Sign-ups cost a password hash and a persistent mailbox: limited per client address.</summary>
+    public TimeSpan? TryAcquireSignup(IPAddress? client)
+    {
+        using var lease = _signups.AttemptAcquire(ClientKey(client));
+        return lease.IsAcquired ? null : RetryAfter(lease);
+    }
+
+    /// <summary>IPv4 per address; IPv6 per /64, the block one subscriber usually holds.</summary>
+    internal static string ClientKey(IPAddress? address)
+    {
+        if (address is null) return "unknown";
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return address.ToString();
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
     }
 
     private static TimeSpan RetryAfter(RateLimitLease lease) =>
@@ -39,6 +65,7 @@ public sealed class LoginThrottle(GatewayOptions options) : IDisposable
     public void Dispose()
     {
         _perIp.Dispose();
+        _signups.Dispose();
         _perAccount.Dispose();
     }
 }

@@ -13,8 +13,10 @@ namespace MailActors.Gateway.Auth;
 /// <summary>
 /// The "Session" scheme: a token from <c>Authorization: Bearer</c>, or from the HttpOnly
 /// session cookie a browser got at login. Cookie-authenticated requests that change state must
-/// repeat the CSRF cookie in <c>X-CSRF-Token</c> (double submit; the cookies are SameSite=Strict
-/// too), so another site can't make a logged-in browser act.
+/// send the session's CSRF token in <c>X-CSRF-Token</c> (derived from the session, so a cookie
+/// planted by a sibling subdomain can't match; the cookies are SameSite=Strict too), and a
+/// cookie-authenticated WebSocket must come from this origin, so another site can't make a
+/// logged-in browser act or listen.
 /// </summary>
 public sealed class SessionAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -35,8 +37,10 @@ public sealed class SessionAuthenticationHandler(
         if (token is null) return AuthenticateResult.NoResult();
         var principal = await sessions.ValidateAsync(token, Context.RequestAborted);
         if (principal is null) return AuthenticateResult.Fail("the session is invalid, expired or ended");
-        if (viaCookie && !HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method) && !CsrfMatches(Request))
+        if (viaCookie && !HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method) && !CsrfMatches(Request, principal.SessionHash))
             return AuthenticateResult.Fail($"a cookie session needs the {CsrfHeader} header for this request");
+        if (viaCookie && Context.WebSockets.IsWebSocketRequest && !SameOrigin(Request))
+            return AuthenticateResult.Fail("a cookie session can open a WebSocket from this site's own pages only");
 
         var identity = new ClaimsIdentity(
             [new Claim(MailboxClaim, principal.Mailbox.Value), new Claim(SessionClaim, principal.SessionHash)], SchemeName);
@@ -61,12 +65,20 @@ public sealed class SessionAuthenticationHandler(
         return (null, false);
     }
 
-    private static bool CsrfMatches(HttpRequest request)
+    /// <summary>The CSRF token of a session: public to the page (cookie <see cref="CsrfCookie"/>), useless without the session.</summary>
+    public static string CsrfTokenFor(string sessionHash) =>
+        System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes("csrf:" + sessionHash)));
+
+    private static bool CsrfMatches(HttpRequest request, string sessionHash)
     {
         var header = request.Headers[CsrfHeader].ToString();
-        return request.Cookies.TryGetValue(CsrfCookie, out var cookie) && header.Length > 0
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes(cookie));
+        return header.Length > 0
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes(CsrfTokenFor(sessionHash)));
     }
+
+    private static bool SameOrigin(HttpRequest request) =>
+        Uri.TryCreate(request.Headers.Origin.ToString(), UriKind.Absolute, out var origin)
+        && string.Equals(origin.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
 }
 
 public static class UserExtensions

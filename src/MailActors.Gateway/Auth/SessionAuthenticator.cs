@@ -10,18 +10,24 @@ public sealed record SessionPrincipal(MailboxId Mailbox, string SessionHash, Dat
 /// Checks session tokens against their mailbox and remembers good answers for a short while,
 /// so an API call costs one mailbox round trip (its own), not two. Logout evicts here at once
 /// and on other gateway nodes through <see cref="EventHub"/>'s revocation topic; a node that
-/// missed that message still drops the session within <see cref="CacheFor"/>.
+/// missed that message still drops the session within <see cref="GatewayOptions.SessionCheckInterval"/>.
 /// </summary>
-public sealed class SessionAuthenticator(MailboxClient mailboxes, TimeProvider clock)
+public sealed class SessionAuthenticator(MailboxClient mailboxes, MailActorsOptions cluster, GatewayOptions options, TimeProvider clock)
 {
-    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    /// <summary>How long a good answer is trusted (and how often open WebSockets re-check).</summary>
+    public TimeSpan CacheFor { get; } = options.SessionCheckInterval;
     private const int MaxCached = 100_000;
 
     private readonly ConcurrentDictionary<string, (SessionPrincipal Principal, long CheckedAt)> _cache = new(StringComparer.Ordinal);
 
-    public async ValueTask<SessionPrincipal?> ValidateAsync(string? token, CancellationToken ct)
+    public ValueTask<SessionPrincipal?> ValidateAsync(string? token, CancellationToken ct) =>
+        SessionTokens.TryParse(token, out var mailbox, out var hash) ? ValidateAsync(mailbox, hash, ct) : ValueTask.FromResult<SessionPrincipal?>(null);
+
+    /// <summary>Is this session still alive? (Open WebSockets re-check with it.)</summary>
+    public async ValueTask<SessionPrincipal?> ValidateAsync(MailboxId mailbox, string hash, CancellationToken ct)
     {
-        if (!SessionTokens.TryParse(token, out var mailbox, out var hash)) return null;
+        // A token for a domain this system doesn't serve can't be valid: don't wake a mailbox for it.
+        if (!cluster.LocalDomains.Contains(mailbox.Domain, StringComparer.OrdinalIgnoreCase)) return null;
         var now = clock.GetUtcNow();
         var ticks = clock.GetTimestamp();
         if (_cache.TryGetValue(hash, out var cached) && cached.Principal.Mailbox == mailbox

@@ -26,26 +26,33 @@ public static class EventEndpoints
         v1.MapGet("/events", Events).WithTags("Realtime").RequireAuthorization()
             .WithSummary("WebSocket push of mailbox changes, or long-poll with after=<cursor>&wait=<seconds>");
 
-    private static async Task<IResult> Events(HttpContext http, EventHub hub, ChangeFeed feed, GatewayMetrics metrics,
-        ILoggerFactory logs, CancellationToken ct, string? after = null, int? wait = null)
+    private static async Task<IResult> Events(HttpContext http, EventHub hub, ChangeFeed feed, SessionAuthenticator sessions,
+        GatewayMetrics metrics, ILoggerFactory logs, CancellationToken ct, string? after = null, int? wait = null)
     {
+        var mailbox = http.User.Mailbox();
         long? start = null;
         if (!string.IsNullOrEmpty(after))
         {
             if (!long.TryParse(after, out var parsed) || parsed < 0) return Problems.Invalid("after is a cursor from an earlier response");
+            // A cursor from the future would hide everything up to it.
+            if (parsed > await feed.CurrentCursorAsync(mailbox, ct)) return Problems.Invalid("after is ahead of this mailbox's events; start without it");
             start = parsed;
         }
-        var mailbox = http.User.Mailbox();
         metrics.PushConnections.Add(1);
         try
         {
             if (http.WebSockets.IsWebSocketRequest)
             {
-                await PushAsync(http, mailbox, start, hub, feed, metrics, logs.CreateLogger("MailActors.Gateway.Events"));
+                var session = new SessionPrincipal(mailbox, http.User.SessionHash(), DateTimeOffset.MaxValue);
+                await PushAsync(http, session, start, hub, feed, sessions, metrics, logs.CreateLogger("MailActors.Gateway.Events"));
                 return TypedResults.Empty;
             }
             var seconds = Math.Clamp(wait ?? 30, 0, MaxWaitSeconds);
             return TypedResults.Ok(await LongPollAsync(mailbox, start, TimeSpan.FromSeconds(seconds), hub, feed, metrics, ct));
+        }
+        catch (TooManyConnectionsException e)
+        {
+            return Problems.Result(429, "too-many-connections", "Too many realtime connections", e.Message);
         }
         finally
         {
@@ -95,43 +102,58 @@ public static class EventEndpoints
         }
     }
 
-    private static async Task PushAsync(HttpContext http, MailboxId mailbox, long? after, EventHub hub, ChangeFeed feed, GatewayMetrics metrics, ILogger log)
+    private static async Task PushAsync(HttpContext http, SessionPrincipal session, long? after, EventHub hub, ChangeFeed feed,
+        SessionAuthenticator sessions, GatewayMetrics metrics, ILogger log)
     {
+        // Subscribe before accepting: a refused subscription is still a plain 429 answer.
+        using var subscription = await hub.SubscribeAsync(session.Mailbox, http.RequestAborted);
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        var receiving = ReceiveUntilClosedAsync(socket, closed);
-        var ct = closed.Token;
-        var closeStatus = WebSocketCloseStatus.NormalClosure;
-        var closeReason = "bye";
+        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var receiving = ReceiveUntilClosedAsync(socket, clientGone);
+        var ct = clientGone.Token;
+        var mailbox = session.Mailbox;
+        var (closeStatus, closeReason) = (WebSocketCloseStatus.NormalClosure, "bye");
         try
         {
-            using var subscription = await hub.SubscribeAsync(mailbox, ct);
             var cursor = after ?? await feed.CurrentCursorAsync(mailbox, ct);
             // Hello: the client learns its cursor even when nothing has happened yet.
             await SendAsync(socket, new EventBatch(cursor.ToString(), []), ct);
             cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
             var settleCheck = subscription.UntilSettled > TimeSpan.Zero;
+            // Logout, expiry or eviction of the session closes the socket within this interval.
+            var recheck = (long)(sessions.CacheFor.TotalSeconds * Stopwatch.Frequency);
+            var nextSessionCheck = Stopwatch.GetTimestamp() + recheck;
             while (true)
             {
-                if (settleCheck)
+                // Wake for a change, the one journal re-check once the subscription has spread
+                // through the cluster, or the periodic session check — whichever comes first.
+                var untilSessionCheck = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextSessionCheck);
+                var nap = settleCheck && subscription.UntilSettled < untilSessionCheck ? subscription.UntilSettled : untilSessionCheck;
+                using (var timer = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
-                    // Until the subscription is known cluster-wide, look at the journal once more.
-                    using var settle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    settle.CancelAfter(subscription.UntilSettled);
+                    timer.CancelAfter(nap > TimeSpan.Zero ? nap : TimeSpan.Zero);
                     try
                     {
-                        if (!await subscription.Reader.WaitToReadAsync(settle.Token)) break;
+                        if (!await subscription.Reader.WaitToReadAsync(timer.Token)) break;
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                     {
-                        settleCheck = false;
-                        cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
+                        if (settleCheck && subscription.UntilSettled == TimeSpan.Zero)
+                        {
+                            settleCheck = false;
+                            cursor = await CatchUpAsync(socket, mailbox, cursor, feed, metrics, ct);
+                        }
+                        if (Stopwatch.GetTimestamp() >= nextSessionCheck)
+                        {
+                            if (await sessions.ValidateAsync(mailbox, session.SessionHash, ct) is null)
+                            {
+                                (closeStatus, closeReason) = (WebSocketCloseStatus.PolicyViolation, "the session ended; log in again");
+                                break;
+                            }
+                            nextSessionCheck = Stopwatch.GetTimestamp() + recheck;
+                        }
                         continue;
                     }
-                }
-                else if (!await subscription.Reader.WaitToReadAsync(ct))
-                {
-                    break;
                 }
                 while (subscription.Reader.TryRead(out var change))
                 {
@@ -149,20 +171,23 @@ public static class EventEndpoints
         catch (Exception e) when (e is SubscriberOverflowException || e.InnerException is SubscriberOverflowException)
         {
             log.LogWarning("realtime client of {Mailbox} fell behind; closing so it resumes from its cursor", mailbox);
-            closeStatus = (WebSocketCloseStatus)1013; // "try again later"
-            closeReason = "fell behind; reconnect with after=<last cursor>";
+            (closeStatus, closeReason) = ((WebSocketCloseStatus)1013, "fell behind; reconnect with after=<last cursor>"); // 1013: try again later
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
             // The client went away or closed.
         }
-        finally
+        catch (Exception e)
         {
-            await closed.CancelAsync();
-            await receiving;
-            // Only this loop sends, so the close frame can't race a data frame.
-            await CloseAsync(socket, closeStatus, closeReason);
+            log.LogError(e, "realtime push for {Mailbox} failed", mailbox);
+            (closeStatus, closeReason) = (WebSocketCloseStatus.InternalServerError, "server error; reconnect with after=<last cursor>");
         }
+        // Close first, then let the receive loop see the client's close (cancelling a pending
+        // receive would abort the socket before the close frame goes out). Only this method sends.
+        await CloseAsync(socket, closeStatus, closeReason);
+        await receiving.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+        await clientGone.CancelAsync();
+        await receiving;
     }
 
     /// <summary>Sends journal events after the cursor until there are none left; returns the new cursor.</summary>
@@ -193,13 +218,13 @@ public static class EventEndpoints
     private static Task SendAsync(WebSocket socket, EventBatch batch, CancellationToken ct) =>
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(batch, GatewayJson.Default.EventBatch), WebSocketMessageType.Text, true, ct);
 
-    /// <summary>Reads (and ignores) what the client sends, so its close handshake is seen.</summary>
+    /// <summary>Reads (and ignores) what the client sends, so its close handshake is seen; cancels <paramref name="closed"/> when it ends.</summary>
     private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource closed)
     {
         var buffer = new byte[1024];
         try
         {
-            while (socket.State == WebSocketState.Open)
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
                 var result = await socket.ReceiveAsync(buffer, closed.Token);
                 if (result.MessageType == WebSocketMessageType.Close) break;

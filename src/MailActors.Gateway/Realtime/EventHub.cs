@@ -7,6 +7,9 @@ using MailActors.Gateway.Auth;
 
 namespace MailActors.Gateway.Realtime;
 
+/// <summary>The mailbox already has as many realtime connections on this node as allowed.</summary>
+public sealed class TooManyConnectionsException(int limit) : Exception($"at most {limit} realtime connections per mailbox");
+
 /// <summary>A realtime client fell too far behind; it reconnects and resumes from its cursor.</summary>
 public sealed class SubscriberOverflowException() : Exception("the client fell too far behind");
 
@@ -39,12 +42,15 @@ public sealed class EventHub
     public static readonly TimeSpan Propagation = TimeSpan.FromSeconds(3);
     private readonly IActorRef _actor;
     private readonly int _capacity;
+    private readonly int _perMailbox;
 
     public EventHub(ActorSystem system, SessionAuthenticator sessions, GatewayOptions options)
     {
         _capacity = options.MaxPendingPushes;
+        _perMailbox = options.MaxRealtimeConnectionsPerMailbox;
         var mediator = DistributedPubSub.Get(system).Mediator;
-        _actor = system.ActorOf(Props.Create(() => new EventHubActor(mediator, sessions)), "gateway-event-hub");
+        var perMailbox = _perMailbox;
+        _actor = system.ActorOf(Props.Create(() => new EventHubActor(mediator, sessions, perMailbox)), "gateway-event-hub");
     }
 
     /// <summary>Completes once the cluster-wide subscription is in place, so nothing published afterwards is missed.</summary>
@@ -52,7 +58,18 @@ public sealed class EventHub
     {
         var channel = Channel.CreateBounded<MailboxChanged>(new BoundedChannelOptions(_capacity) { SingleReader = true, SingleWriter = true });
         var listener = new Listener(mailbox, channel.Writer);
-        var subscribed = await _actor.Ask<Subscribed>(listener, TimeSpan.FromSeconds(10), ct);
+        object reply;
+        try
+        {
+            reply = await _actor.Ask(listener, TimeSpan.FromSeconds(10), ct);
+        }
+        catch
+        {
+            // The hub may have added the listener before the caller gave up: take it out again.
+            _actor.Tell(new Unsubscribed(listener));
+            throw;
+        }
+        if (reply is not Subscribed subscribed) throw new TooManyConnectionsException(_perMailbox);
         return new MailboxSubscription(channel.Reader, subscribed.SettledAt, () => _actor.Tell(new Unsubscribed(listener)));
     }
 
@@ -60,6 +77,7 @@ public sealed class EventHub
     internal sealed record Unsubscribed(Listener Listener);
     /// <param name="SettledAt">Stopwatch timestamp after which the whole cluster knows the subscription.</param>
     internal sealed record Subscribed(long SettledAt);
+    internal sealed record Refused;
 
     private sealed class EventHubActor : ReceiveActor
     {
@@ -68,9 +86,12 @@ public sealed class EventHub
         private readonly Dictionary<MailboxId, long> _settledAt = [];
         private readonly Dictionary<string, (MailboxId Mailbox, List<IActorRef> Waiting)> _awaitingAck = new(StringComparer.Ordinal);
 
-        public EventHubActor(IActorRef mediator, SessionAuthenticator sessions)
+        private readonly int _perMailbox;
+
+        public EventHubActor(IActorRef mediator, SessionAuthenticator sessions, int perMailbox)
         {
             _mediator = mediator;
+            _perMailbox = perMailbox;
             Receive<Listener>(Add);
             Receive<Unsubscribed>(u => Remove(u.Listener));
             Receive<SubscribeAck>(ack =>
@@ -92,13 +113,20 @@ public sealed class EventHub
             var topic = MailboxChanged.Topic(listener.Mailbox);
             if (_listeners.TryGetValue(listener.Mailbox, out var existing))
             {
+                if (existing.Count >= _perMailbox)
+                {
+                    Sender.Tell(new Refused());
+                    return;
+                }
                 existing.Add(listener);
                 if (_awaitingAck.TryGetValue(topic, out var pending)) pending.Waiting.Add(Sender);
                 else Sender.Tell(new Subscribed(_settledAt.GetValueOrDefault(listener.Mailbox)));
                 return;
             }
             _listeners[listener.Mailbox] = [listener];
-            _awaitingAck[topic] = (listener.Mailbox, [Sender]);
+            // An ack may still be pending from an earlier subscription of this topic: wait with it.
+            if (_awaitingAck.TryGetValue(topic, out var earlier)) earlier.Waiting.Add(Sender);
+            else _awaitingAck[topic] = (listener.Mailbox, [Sender]);
             _mediator.Tell(new Subscribe(topic, Self));
         }
 

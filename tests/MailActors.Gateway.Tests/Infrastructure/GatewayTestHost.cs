@@ -60,6 +60,8 @@ public sealed class GatewayTestHost : IAsyncDisposable
     {
         HttpPort = 0,
         LoginBurstPerIp = 10_000,
+        SignupBurstPerIp = 10_000,
+        SessionCheckInterval = TimeSpan.FromSeconds(1),
         MaxJsonBytes = 64 * 1024,
     };
 
