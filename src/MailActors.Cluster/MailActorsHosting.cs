@@ -4,11 +4,13 @@ using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using MailActors.Cluster.Mailboxes;
+using MailActors.Cluster.Outbound;
 using MailActors.Cluster.Serialization;
 using MailActors.Core;
 using MailActors.Storage.Blobs;
 using MailActors.Storage.Persistence;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace MailActors.Cluster;
 
@@ -30,6 +32,10 @@ public static class MailActorsHosting
         services.AddSingleton(options);
         services.AddSingleton<IBlobStore>(_ => new FileBlobStore(options.BlobDirectory));
         services.AddSingleton<MailboxClient>(sp => new MailboxClient(sp.GetRequiredService<IRequiredActor<MailboxRegion>>(), options));
+        services.AddSingleton<OutboundClient>(sp => new OutboundClient(sp.GetRequiredService<IRequiredActor<OutboundRegion>>(), options));
+        // Edges replace these: the SMTP egress (MX lookup + delivery) and the DSN writer.
+        services.TryAddSingleton<IOutboundTransport, UnconfiguredOutboundTransport>();
+        services.TryAddSingleton<IBounceSender, MailboxBounceSender>();
         services.AddAkka(options.ActorSystemName, (builder, sp) =>
         {
             builder.AddMailActors(options);
@@ -74,6 +80,29 @@ public static class MailActorsHosting
         else
         {
             builder.WithShardRegionProxy<MailboxRegion>(MailActorsOptions.MailboxTypeName, MailActorsOptions.MailboxRole, extractor);
+        }
+
+        var outbound = new OutboundMessageExtractor(options.ShardCount);
+        if (options.HostMailboxes)
+        {
+            builder.WithShardRegion<OutboundRegion>(
+                MailActorsOptions.OutboundTypeName,
+                (_, _, resolver) => domain => OutboundQueueActor.Props(domain, options.Outbound,
+                    resolver.GetService<IOutboundTransport>(), resolver.GetService<IBounceSender>()),
+                outbound,
+                new ShardOptions
+                {
+                    Role = MailActorsOptions.MailboxRole,
+                    StateStoreMode = StateStoreMode.DData,
+                    // Queues with mail restart with the cluster; an empty one passivates and is forgotten.
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    HandOffStopMessage = OutboundQueueActor.Stop.Instance,
+                });
+        }
+        else
+        {
+            builder.WithShardRegionProxy<OutboundRegion>(MailActorsOptions.OutboundTypeName, MailActorsOptions.MailboxRole, outbound);
         }
 
         if (options.SeedNodes.Count == 0)

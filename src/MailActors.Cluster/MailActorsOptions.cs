@@ -30,6 +30,9 @@ public sealed record MailActorsOptions
 
     public MailboxSettings Mailbox { get; init; } = new();
 
+    /// <summary>Retry policy and limits of the outbound queue.</summary>
+    public Outbound.OutboundSettings Outbound { get; init; } = new();
+
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     public long DefaultQuotaBytes { get; init; } = 10L * 1024 * 1024 * 1024;
@@ -43,4 +46,5 @@ public sealed record MailActorsOptions
 
     public const string MailboxRole = "mailbox";
     public const string MailboxTypeName = "mailbox";
+    public const string OutboundTypeName = "outbound";
 }

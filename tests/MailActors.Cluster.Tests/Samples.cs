@@ -1,4 +1,5 @@
 using MailActors.Core;
+using MailActors.Core.Outbound;
 
 namespace MailActors.Cluster.Tests;
 
@@ -34,6 +35,9 @@ internal static class Samples
         new SessionClosed(SessionHash),
     ],
     [new FolderCount("inbox", 120, 7), new FolderCount("archive", 3000, 0), new FolderCount("f2", 0, 0)]);
+
+    public static OutboundMessage Outbound() =>
+        new("q1.example.org", "alice@localhost", ["bob@example.org", "carol@example.org"], Meta().Blob, 5120, At, At.AddDays(5));
 
     /// <summary>One instance of every protocol type the serializer handles.</summary>
     public static IEnumerable<object> All()
@@ -82,6 +86,21 @@ internal static class Samples
             new SessionClosed(SessionHash),
             Changed(),
             new MailboxSnapshot([1, 2, 3, 4]),
+            new EnqueueOutbound("example.org", Outbound()),
+            new RetryOutbound("example.org", null),
+            new DeleteOutbound("example.org", "q1.example.org"),
+            new ListOutbound("example.org"),
+            new OutboundAccepted("q1.example.org"),
+            new OutboundList("example.org", [new OutboundEntryInfo("q1.example.org", "alice@localhost", ["bob@example.org"], 2, At, At.AddMinutes(2), "451 4.7.1 try later")]),
+            new OutboundUpdated(3),
+            new OutboundQueued(Outbound()),
+            new OutboundAttempted("q1.example.org", At, [new RecipientAttempt("bob@example.org", AttemptOutcome.PermanentFailure, "550 5.1.1 no such user"),
+                new RecipientAttempt("carol@example.org", AttemptOutcome.TemporaryFailure, "451 4.3.0 later")], At.AddMinutes(1)),
+            new OutboundBounced("q1.example.org", ["bob@example.org"]),
+            new OutboundRescheduled("q1.example.org", At),
+            new OutboundRemoved("q1.example.org"),
+            new OutboundSnapshot([new OutboundSnapshotEntry(Outbound(), ["carol@example.org"],
+                [new RecipientAttempt("bob@example.org", AttemptOutcome.PermanentFailure, "550 5.1.1 no such user")], 1, At.AddMinutes(1), "451 4.3.0 later")]),
         ];
     }
 }

@@ -63,6 +63,20 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(SessionClosed)] = "e.session-closed",
         // notifications
         [typeof(MailboxChanged)] = "n.changed",
+        // outbound queue
+        [typeof(MailActors.Core.Outbound.EnqueueOutbound)] = "o.enqueue",
+        [typeof(MailActors.Core.Outbound.RetryOutbound)] = "o.retry",
+        [typeof(MailActors.Core.Outbound.DeleteOutbound)] = "o.delete",
+        [typeof(MailActors.Core.Outbound.ListOutbound)] = "o.list",
+        [typeof(MailActors.Core.Outbound.OutboundAccepted)] = "o.r.accepted",
+        [typeof(MailActors.Core.Outbound.OutboundList)] = "o.r.list",
+        [typeof(MailActors.Core.Outbound.OutboundUpdated)] = "o.r.updated",
+        [typeof(MailActors.Core.Outbound.OutboundQueued)] = "o.e.queued",
+        [typeof(MailActors.Core.Outbound.OutboundAttempted)] = "o.e.attempted",
+        [typeof(MailActors.Core.Outbound.OutboundBounced)] = "o.e.bounced",
+        [typeof(MailActors.Core.Outbound.OutboundRescheduled)] = "o.e.rescheduled",
+        [typeof(MailActors.Core.Outbound.OutboundRemoved)] = "o.e.removed",
+        [typeof(MailActors.Core.Outbound.OutboundSnapshot)] = "o.s.1",
         // snapshots
         [typeof(MailboxSnapshot)] = "s.mailbox.1",
     }.ToFrozenDictionary();

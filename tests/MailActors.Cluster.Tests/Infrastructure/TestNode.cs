@@ -33,10 +33,11 @@ public sealed class TestNode : IAsyncDisposable
         Mailbox = new Mailboxes.MailboxSettings { SnapshotEvery = snapshotEvery },
     };
 
-    public static async Task<TestNode> StartAsync(MailActorsOptions options)
+    public static async Task<TestNode> StartAsync(MailActorsOptions options, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
         builder.Services.AddMailActors(options);
         var host = builder.Build();
         await host.StartAsync();

@@ -1,0 +1,232 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using MailActors.Core.Outbound;
+
+namespace MailActors.Cluster.Outbound;
+
+/// <summary>Sends a queued message to its domain's mail servers (MX lookup + SMTP); never throws for remote trouble.</summary>
+public interface IOutboundTransport
+{
+    Task<IReadOnlyList<RecipientAttempt>> DeliverAsync(string domain, OutboundMessage message, IReadOnlyList<string> recipients, CancellationToken ct);
+}
+
+/// <summary>Tells a sender that recipients failed for good (a DSN in their Inbox).</summary>
+public interface IBounceSender
+{
+    Task SendAsync(OutboundMessage message, IReadOnlyList<RecipientAttempt> failed, CancellationToken ct);
+}
+
+public sealed record OutboundSettings
+{
+    public RetryPolicy Retry { get; init; } = new();
+
+    /// <summary>Deliveries in flight to one destination domain at once (polite to remote servers).</summary>
+    public int MaxConcurrentPerDomain { get; init; } = 4;
+
+    /// <summary>How long one delivery attempt may take before it counts as a temporary failure.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public int SnapshotEvery { get; init; } = 200;
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// The durable outbound queue of one destination domain: a persistent, sharded actor
+/// (remembered, so it restarts with the cluster while it holds mail). An enqueue is answered
+/// only once its event is in the journal; attempts run with bounded concurrency and back off
+/// exponentially; permanent failures and expiry end in a bounce to the sender.
+/// </summary>
+public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
+{
+    private readonly string _domain;
+    private readonly OutboundSettings _settings;
+    private readonly IOutboundTransport _transport;
+    private readonly IBounceSender _bounces;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _bouncing = new(StringComparer.Ordinal);
+    private OutboundQueueState _state = new();
+    private int _eventsSinceSnapshot;
+
+    public OutboundQueueActor(string domain, OutboundSettings settings, IOutboundTransport transport, IBounceSender bounces)
+    {
+        _domain = domain;
+        _settings = settings;
+        _transport = transport;
+        _bounces = bounces;
+        PersistenceId = PersistenceIdFor(domain);
+    }
+
+    public static Props Props(string domain, OutboundSettings settings, IOutboundTransport transport, IBounceSender bounces) =>
+        Akka.Actor.Props.Create(() => new OutboundQueueActor(domain, settings, transport, bounces));
+
+    public const string PersistenceIdPrefix = "outbound-";
+    public static string PersistenceIdFor(string domain) => PersistenceIdPrefix + domain;
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: OutboundSnapshot snapshot }:
+                _state = OutboundQueueState.FromSnapshot(snapshot);
+                break;
+            case IOutboundEvent e:
+                _state.Apply(e);
+                _eventsSinceSnapshot++;
+                break;
+            case RecoveryCompleted:
+                Context.SetReceiveTimeout(TimeSpan.FromMinutes(1));
+                Work();
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case EnqueueOutbound c:
+                if (_state.DecideEnqueue(c) is { } queued)
+                {
+                    var sender = Sender;
+                    Persist(queued, e =>
+                    {
+                        Applied(e);
+                        sender.Tell(new OutboundAccepted(c.Message.QueueId));
+                        Work();
+                    });
+                }
+                else
+                {
+                    Sender.Tell(new OutboundAccepted(c.Message.QueueId));
+                }
+                break;
+            case AttemptFinished f:
+                _inFlight.Remove(f.QueueId);
+                if (_state.DecideAttempt(f.QueueId, f.Results, Now, _settings.Retry) is { } attempted)
+                {
+                    foreach (var r in attempted.Results.Where(r => r.Outcome != AttemptOutcome.Delivered))
+                        _log.Info("outbound {0} to {1}: {2} ({3})", f.QueueId, r.Recipient, r.Outcome, r.Reply);
+                    Persist(attempted, e => { Applied(e); Work(); });
+                }
+                else Work();
+                break;
+            case BounceFinished b:
+                _bouncing.Remove(b.QueueId);
+                if (b.Error is not null)
+                {
+                    // The DSN couldn't be stored: keep the obligation and try again on the next tick.
+                    _log.Warning("bounce for {0} failed, will retry: {1}", b.QueueId, b.Error.Message);
+                    Timers.StartSingleTimer("bounce-retry", Tick.Instance, TimeSpan.FromMinutes(1));
+                    break;
+                }
+                Persist(new OutboundBounced(b.QueueId, b.Recipients), e => { Applied(e); Work(); });
+                break;
+            case RetryOutbound r:
+                var due = (r.QueueId is null ? _state.Entries.Select(e => e.Message.QueueId) : [r.QueueId])
+                    .Select(id => _state.DecideRetry(id, Now)).OfType<OutboundRescheduled>().ToList();
+                var retrySender = Sender;
+                if (due.Count == 0) retrySender.Tell(new OutboundUpdated(0));
+                else PersistAll(due, e => { Applied(e); if (ReferenceEquals(e, due[^1])) { retrySender.Tell(new OutboundUpdated(due.Count)); Work(); } });
+                break;
+            case DeleteOutbound d:
+                if (_state.Find(d.QueueId) is null) Sender.Tell(new OutboundUpdated(0));
+                else
+                {
+                    var deleteSender = Sender;
+                    Persist(new OutboundRemoved(d.QueueId), e => { Applied(e); deleteSender.Tell(new OutboundUpdated(1)); });
+                }
+                break;
+            case ListOutbound:
+                Sender.Tell(new OutboundList(_domain, _state.Entries.Select(_state.Info).ToList()));
+                break;
+            case Tick:
+                Work();
+                break;
+            case ReceiveTimeout:
+                // Nothing left: leave memory (and the remembered set) until the next enqueue.
+                if (Idle) Context.Parent.Tell(new Passivate(Stop.Instance));
+                break;
+            case SaveSnapshotSuccess saved:
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            case Stop:
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Applied(IOutboundEvent e)
+    {
+        _state.Apply(e);
+        if (++_eventsSinceSnapshot < _settings.SnapshotEvery) return;
+        SaveSnapshot(_state.ToSnapshot());
+        _eventsSinceSnapshot = 0;
+    }
+
+    /// <summary>Starts due attempts and owed bounces, then sleeps until the next due time (or passivates when empty).</summary>
+    private void Work()
+    {
+        var now = Now;
+        foreach (var entry in _state.Due(now).OrderBy(e => e.NextAttemptAt).ToList())
+        {
+            if (_inFlight.Count >= _settings.MaxConcurrentPerDomain) break;
+            if (!_inFlight.Add(entry.Message.QueueId)) continue;
+            var queueId = entry.Message.QueueId;
+            var recipients = entry.Pending.ToList();
+            var timeout = new CancellationTokenSource(_settings.AttemptTimeout);
+            var attempt = _transport.DeliverAsync(_domain, entry.Message, recipients, timeout.Token);
+            attempt.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default);
+            attempt.PipeTo(Self,
+                success: results => new AttemptFinished(queueId, results),
+                failure: error => new AttemptFinished(queueId,
+                    recipients.Select(r => new RecipientAttempt(r, AttemptOutcome.TemporaryFailure, "delivery attempt failed: " + error.GetBaseException().Message)).ToList()));
+        }
+        foreach (var entry in _state.AwaitingBounce.ToList())
+        {
+            if (!_bouncing.Add(entry.Message.QueueId)) continue;
+            var failed = entry.ToBounce.Values.ToList();
+            var queueId = entry.Message.QueueId;
+            _bounces.SendAsync(entry.Message, failed, CancellationToken.None).PipeTo(Self,
+                success: () => new BounceFinished(queueId, failed.Select(f => f.Recipient).ToList(), null),
+                failure: error => new BounceFinished(queueId, [], error));
+        }
+
+        if (_state.NextDue is { } next)
+        {
+            var delay = next - Now;
+            Timers.StartSingleTimer("tick", Tick.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    private bool Idle => _state.Count == 0 && _inFlight.Count == 0 && _bouncing.Count == 0;
+
+    private sealed record AttemptFinished(string QueueId, IReadOnlyList<RecipientAttempt> Results);
+
+    private sealed record BounceFinished(string QueueId, IReadOnlyList<string> Recipients, Exception? Error);
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    /// <summary>Local stop message for passivation and hand-off (never serialized).</summary>
+    public sealed class Stop
+    {
+        public static readonly Stop Instance = new();
+        private Stop() { }
+    }
+}
