@@ -36,6 +36,9 @@ public static class MailActorsHosting
         // Edges replace these: the SMTP egress (MX lookup + delivery) and the DSN writer.
         services.TryAddSingleton<IOutboundTransport, UnconfiguredOutboundTransport>();
         services.TryAddSingleton<IBounceSender, MailboxBounceSender>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new Mime.Dkim.DkimKeyStore(Path.Combine(options.DataDirectory, "dkim"), options.DkimKeyFiles));
+        services.AddSingleton<MailSender>();
         services.AddAkka(options.ActorSystemName, (builder, sp) =>
         {
             builder.AddMailActors(options);

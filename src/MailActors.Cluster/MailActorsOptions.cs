@@ -30,6 +30,9 @@ public sealed record MailActorsOptions
 
     public MailboxSettings Mailbox { get; init; } = new();
 
+    /// <summary>DKIM private keys (PEM paths) by domain; domains without one get a key generated in data-dir/dkim.</summary>
+    public IReadOnlyDictionary<string, string>? DkimKeyFiles { get; init; }
+
     /// <summary>Retry policy and limits of the outbound queue.</summary>
     public Outbound.OutboundSettings Outbound { get; init; } = new();
 

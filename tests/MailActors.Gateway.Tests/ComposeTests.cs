@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using MailActors.Gateway.Api;
 using MailActors.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static MailActors.Gateway.Tests.AuthTests;
 
@@ -72,19 +73,29 @@ public sealed class ComposeTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
-    public async Task Remote_and_unknown_recipients_are_refused_before_anything_is_stored()
+    public async Task Unknown_local_recipients_are_refused_before_anything_is_stored()
     {
         using var alice = await Host.NewUserAsync("alice");
         using var bob = await Host.NewUserAsync("bob");
-        var remote = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { bob.Address, "someone@elsewhere.test" }, subject = "x", text = "x" });
-        var problem = await AssertProblem(remote, HttpStatusCode.UnprocessableEntity, "remote-delivery-unavailable");
-        Assert.Equal("someone@elsewhere.test", problem.GetProperty("recipients")[0].GetString());
-
-        var unknown = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { GatewayTestHost.NewAddress("ghost") }, subject = "x", text = "x" });
+        var unknown = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { bob.Address, GatewayTestHost.NewAddress("ghost") }, subject = "x", text = "x" });
         await AssertProblem(unknown, HttpStatusCode.UnprocessableEntity, "unknown-recipients");
-
         Assert.Empty((await bob.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/inbox/messages"))!.Items);
         Assert.Empty((await alice.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/sent/messages"))!.Items);
+    }
+
+    [Fact]
+    public async Task Remote_recipients_are_queued_dkim_signed_for_the_egress()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        var response = await alice.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { "someone@elsewhere.test" }, subject = "out", text = "x" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var sent = (await response.Content.ReadFromJsonAsync<SentResponse>())!;
+        Assert.Equal(["someone@elsewhere.test"], sent.Queued);
+
+        var outbound = Host.Services.GetRequiredService<MailActors.Cluster.Outbound.OutboundClient>();
+        var entry = Assert.Single((await outbound.ListAsync("elsewhere.test")).Entries);
+        Assert.Equal((alice.Address, "someone@elsewhere.test"), (entry.Sender, Assert.Single(entry.Pending)));
+        Assert.Single((await alice.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/sent/messages"))!.Items);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using MailActors.Cluster;
+using MailActors.Cluster.Outbound;
 using MailActors.Core;
 using MailActors.Gateway.Auth;
 using MailActors.Mime;
@@ -13,9 +14,9 @@ using MimeKit;
 namespace MailActors.Gateway.Api;
 
 /// <summary>
-/// POST /v1/messages: build the message with MimeKit, keep a copy in the sender's Sent, deliver
-/// to local recipients now. Remote recipients need the outbound queue (not in this build), so a
-/// message with any is refused before anything is stored, with a 422 naming them.
+/// POST /v1/messages: build the message with MimeKit, then the same path as SMTP submission
+/// (<see cref="MailSender"/>): a copy in the sender's Sent, local recipients delivered now,
+/// remote ones DKIM-signed and queued durably for the egress.
 /// </summary>
 public static class ComposeEndpoints
 {
@@ -28,8 +29,8 @@ public static class ComposeEndpoints
             .DisableAntiforgery()
             .WithSummary($"Send a message (JSON, or multipart/form-data with attachment files); '{IdempotencyHeader}' makes retries safe");
 
-    private static async Task<IResult> Send(HttpContext http, MailboxClient mailboxes, IBlobStore blobs, GatewayOptions options,
-        MailActorsOptions cluster, GatewayMetrics metrics, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
+    private static async Task<IResult> Send(HttpContext http, MailSender mail, IBlobStore blobs, GatewayOptions options,
+        GatewayMetrics metrics, TimeProvider clock, CancellationToken ct)
     {
         var sender = http.User.Mailbox();
         var (request, error) = await ReadRequestAsync(http, sender, options, ct);
@@ -47,14 +48,7 @@ public static class ComposeEndpoints
             using var message = built.Message!;
             var recipients = MessageComposer.AllRecipients(message);
 
-            var remote = recipients.Where(r => !IsLocal(r, cluster)).ToList();
-            if (remote.Count > 0)
-                return Problems.Result(422, "remote-delivery-unavailable", "Remote recipients not supported yet",
-                    $"this build delivers to {string.Join(", ", cluster.LocalDomains)} only; not sent to anyone: {string.Join(", ", remote)}",
-                    new Dictionary<string, object?> { ["recipients"] = remote });
-            var unknown = new List<string>();
-            foreach (var r in recipients)
-                if (!await mailboxes.ExistsAsync(r, ct)) unknown.Add(r);
+            var unknown = await mail.UnknownLocalRecipientsAsync(recipients, ct);
             if (unknown.Count > 0)
                 return Problems.Result(422, "unknown-recipients", "Unknown recipients",
                     $"no such mailbox: {string.Join(", ", unknown)}; nothing was sent", new Dictionary<string, object?> { ["recipients"] = unknown });
@@ -64,33 +58,15 @@ public static class ComposeEndpoints
             var deliveryId = DeliveryId(sender, key.Length > 0 ? key : Guid.NewGuid().ToString("N"));
 
             var sentCopy = await StoreAsync(blobs, message, includeBcc: true, ct);
-            var sent = await mailboxes.DeliverAsync(sender.Value, deliveryId + ":sent", MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size),
-                SystemFolders.Sent, MessageFlags.Seen, ct);
-
-            var delivered = new List<string>();
-            var failed = new List<RecipientFailure>();
-            if (recipients.Count > 0)
-            {
-                var copy = await StoreAsync(blobs, message, includeBcc: false, ct);
-                var metadata = MessageParser.FromMime(message, copy.Id, copy.Size);
-                foreach (var r in recipients)
-                {
-                    try
-                    {
-                        await mailboxes.DeliverAsync(r, deliveryId, metadata, ct: ct);
-                        delivered.Add(r);
-                    }
-                    catch (MailboxException e) when (e.Code is MailboxErrorCode.QuotaExceeded or MailboxErrorCode.NoSuchMailbox)
-                    {
-                        failed.Add(new RecipientFailure(r, e.Message));
-                    }
-                }
-            }
+            var deliveredCopy = await StoreAsync(blobs, message, includeBcc: false, ct);
+            var result = await mail.SendAsync(sender, sender.Value, recipients,
+                new OutgoingCopy(sentCopy.Id, sentCopy.Size, MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size)),
+                new OutgoingCopy(deliveredCopy.Id, deliveredCopy.Size, MessageParser.FromMime(message, deliveredCopy.Id, deliveredCopy.Size)),
+                deliveryId, ct);
             metrics.MessagesSent.Add(1);
-            logs.CreateLogger("MailActors.Gateway.Compose").LogInformation("{Sender} sent {MessageId} to {Delivered} local recipient(s), {Failed} failed",
-                sender, message.MessageId, delivered.Count, failed.Count);
-            return TypedResults.Created($"/v1/messages/{sent.MessageId}",
-                new SentResponse(sent.MessageId, sent.FolderId, "<" + message.MessageId + ">", delivered, failed));
+            return TypedResults.Created($"/v1/messages/{result.SentMessageId}",
+                new SentResponse(result.SentMessageId, SystemFolders.Sent, "<" + message.MessageId + ">", result.Delivered,
+                    result.Failed.Select(f => new RecipientFailure(f.Address, f.Reason)).ToList(), result.Queued));
         }
         finally
         {
@@ -102,12 +78,6 @@ public static class ComposeEndpoints
     private static string DeliveryId(MailboxId sender, string key) =>
         "http:" + System.Buffers.Text.Base64Url.EncodeToString(
             System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sender.Value + "\n" + key)));
-
-    private static bool IsLocal(string address, MailActorsOptions cluster)
-    {
-        var at = address.LastIndexOf('@');
-        return at > 0 && cluster.LocalDomains.Contains(address[(at + 1)..], StringComparer.OrdinalIgnoreCase);
-    }
 
     /// <summary>Streams the message into the blob store through a pipe: never a second in-memory copy.</summary>
     private static async Task<BlobWriteResult> StoreAsync(IBlobStore blobs, MimeMessage message, bool includeBcc, CancellationToken ct)

@@ -84,8 +84,9 @@ public sealed record ComposeJson(
 
 public sealed record RecipientFailure(string Address, string Reason);
 
-/// <summary>The Sent copy's id, the Message-ID header, and what happened per recipient.</summary>
-public sealed record SentResponse(long Id, string FolderId, string MessageId, IReadOnlyList<string> DeliveredTo, IReadOnlyList<RecipientFailure> NotDelivered);
+/// <summary>The Sent copy's id, the Message-ID header, and what happened per recipient (remote ones are queued; a failure comes back as a bounce).</summary>
+public sealed record SentResponse(long Id, string FolderId, string MessageId, IReadOnlyList<string> DeliveredTo, IReadOnlyList<RecipientFailure> NotDelivered,
+    IReadOnlyList<string> Queued);
 
 // ---- realtime ---------------------------------------------------------------------------
 
