@@ -1,5 +1,6 @@
 using Akka.Actor;
 using MailActors.Cluster;
+using MailActors.Cluster.Outbound;
 using MailActors.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -68,6 +69,60 @@ public static class AdminCommands
         }
     }
 
+    /// <summary>"queue list [DOMAIN]" / "queue retry DOMAIN [ID]" / "queue delete DOMAIN ID".</summary>
+    public static async Task<int> QueueAsync(NodeSettings settings, List<string> args) => args switch
+    {
+        ["list", .. var rest] when rest.Count <= 1 => await WithServices(settings, async services =>
+        {
+            var outbound = services.GetRequiredService<OutboundClient>();
+            var domains = rest.Count == 1 ? rest : await OutboundClient.DomainsAsync(services.GetRequiredService<ActorSystem>());
+            var total = 0;
+            Console.WriteLine($"{"domain",-24} {"queue id",-34} {"sender",-28} {"tries",5} {"next attempt (UTC)",-20} pending / last reply");
+            foreach (var domain in domains)
+            {
+                foreach (var e in (await outbound.ListAsync(domain)).Entries)
+                {
+                    total++;
+                    Console.WriteLine($"{domain,-24} {e.QueueId,-34} {e.Sender,-28} {e.Attempts,5} {e.NextAttemptAt.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {string.Join(", ", e.Pending)} / {e.LastReply}");
+                }
+            }
+            Console.WriteLine($"{total} queued message(s)");
+            return 0;
+        }),
+        ["retry", var domain, .. var id] when id.Count <= 1 => await WithServices(settings, async services =>
+        {
+            var updated = await services.GetRequiredService<OutboundClient>().RetryAsync(domain, id.Count == 1 ? id[0] : null);
+            Console.WriteLine($"{updated.Count} entr(y/ies) of {domain} rescheduled for now");
+            return 0;
+        }),
+        ["delete", var domain, var id] => await WithServices(settings, async services =>
+        {
+            var updated = await services.GetRequiredService<OutboundClient>().DeleteAsync(domain, id);
+            Console.WriteLine(updated.Count == 0 ? $"no entry {id} in {domain}'s queue" : $"deleted {id} from {domain}'s queue (no delivery, no bounce)");
+            return updated.Count == 0 ? 1 : 0;
+        }),
+        _ => throw new ArgumentException("usage: queue list [DOMAIN] | queue retry DOMAIN [QUEUE-ID] | queue delete DOMAIN QUEUE-ID"),
+    };
+
+    /// <summary>"dkim show [DOMAIN]": the DNS TXT record to publish for each local domain (keys are created if missing).</summary>
+    public static int Dkim(NodeSettings settings, List<string> args)
+    {
+        var domains = args switch
+        {
+            ["show"] => settings.Domains,
+            ["show", var domain] => [domain],
+            _ => throw new ArgumentException("usage: dkim show [DOMAIN]"),
+        };
+        var store = new Mime.Dkim.DkimKeyStore(Path.Combine(settings.DataDirectory, "dkim"), settings.ToOptions().DkimKeyFiles);
+        foreach (var domain in domains)
+        {
+            var key = store.GetOrCreate(domain);
+            Console.WriteLine($"{key.DnsName}. IN TXT \"{key.TxtRecord}\"");
+        }
+        Console.WriteLine("(split the value into strings of at most 255 characters if your DNS tool needs it)");
+        return 0;
+    }
+
     private static (string? Password, string? Name, long? QuotaMb) ParseAddFlags(IReadOnlyList<string> flags)
     {
         string? password = null, name = null;
@@ -94,7 +149,10 @@ public static class AdminCommands
         return Console.ReadLine() ?? throw new ArgumentException("no password given (--password, MAILACTORS_PASSWORD or stdin)");
     }
 
-    private static async Task<int> WithClient(NodeSettings settings, Func<MailboxClient, ActorSystem, Task<int>> action)
+    private static Task<int> WithClient(NodeSettings settings, Func<MailboxClient, ActorSystem, Task<int>> action) =>
+        WithServices(settings, services => action(services.GetRequiredService<MailboxClient>(), services.GetRequiredService<ActorSystem>()));
+
+    private static async Task<int> WithServices(NodeSettings settings, Func<IServiceProvider, Task<int>> action)
     {
         var running = settings.SeedNodes.Count > 0 ? null : NodeLock.RunningNodeAddress(settings.DataDirectory);
         using var localLock = running is null && settings.SeedNodes.Count == 0 ? NodeLock.TryAcquire(settings.DataDirectory) : null;
@@ -106,7 +164,7 @@ public static class AdminCommands
         await host.StartAsync();
         try
         {
-            return await action(host.Services.GetRequiredService<MailboxClient>(), host.Services.GetRequiredService<ActorSystem>());
+            return await action(host.Services);
         }
         catch (MailboxException e)
         {

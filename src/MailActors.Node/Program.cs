@@ -7,6 +7,8 @@ try
     {
         [] or ["run"] => await NodeRunner.RunAsync(settings),
         ["user", ..] => await AdminCommands.UserAsync(settings, rest[1..]),
+        ["queue", ..] => await AdminCommands.QueueAsync(settings, rest[1..]),
+        ["dkim", ..] => AdminCommands.Dkim(settings, rest[1..]),
         ["help" or "--help" or "-h"] => Usage(0),
         _ => Usage(2, $"unknown arguments: {string.Join(' ', rest)}"),
     };
@@ -24,6 +26,8 @@ static int Usage(int code, string? error = null)
                MailActors.Node user add ADDRESS [--password P] [--name NAME] [--quota-mb N] [flags]
                MailActors.Node user import FILE [flags]            one "address password [name]" per line
                MailActors.Node user list [flags]
+               MailActors.Node queue list [DOMAIN] | queue retry DOMAIN [ID] | queue delete DOMAIN ID [flags]
+               MailActors.Node dkim show [DOMAIN] [flags]               the DNS TXT record to publish
 
         flags (also in hocon/node.hocon and MAILACTORS_* environment variables):
           --data-dir DIR          blobs and the embedded SQLite journal (default ./data)
