@@ -119,6 +119,7 @@ public static class GatewayHosting
         MessageEndpoints.Map(v1);
         ComposeEndpoints.Map(v1, options);
         EventEndpoints.Map(v1);
+        AdminEndpoints.Map(v1);
 
         app.MapOpenApi("/openapi/{documentName}.json");
         // Only /docs requests pass through the Swagger UI middleware (it matches paths by regex).

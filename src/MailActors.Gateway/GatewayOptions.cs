@@ -17,6 +17,9 @@ public sealed record GatewayOptions
 
     public bool SignupEnabled { get; init; } = true;
 
+    /// <summary>Accounts allowed to use /v1/admin (queue administration).</summary>
+    public IReadOnlyList<string> Admins { get; init; } = [];
+
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(30);
 
     /// <summary>How long a node trusts a session check, and how often an open WebSocket re-checks its session.</summary>

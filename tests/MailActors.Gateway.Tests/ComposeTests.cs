@@ -98,6 +98,23 @@ public sealed class ComposeTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Single((await alice.Http.GetFromJsonAsync<MessagePageResponse>("/v1/folders/sent/messages"))!.Items);
     }
 
+    [Fact]
+    public async Task Queue_administration_is_for_admins_only()
+    {
+        using var alice = await Host.NewUserAsync("alice");
+        await AssertProblem(await alice.Http.GetAsync("/v1/admin/queue"), HttpStatusCode.Forbidden, "forbidden");
+
+        await using var host = await GatewayTestHost.StartAsync(gateway: GatewayTestHost.TestGatewayOptions with { Admins = ["postmaster@example.test"] });
+        await host.Client.PostAsJsonAsync("/v1/auth/signup", new { address = "postmaster@example.test", password = GatewayTestHost.Password });
+        using var admin = await host.LoginAsync("postmaster@example.test");
+        Assert.Equal(HttpStatusCode.Created, (await admin.Http.PostAsJsonAsync("/v1/messages", new { to = new[] { "x@far.test" }, subject = "q", text = "x" })).StatusCode);
+        var queue = (await admin.Http.GetFromJsonAsync<QueueResponse>("/v1/admin/queue"))!;
+        var entry = Assert.Single(Assert.Single(queue.Domains, d => d.Domain == "far.test").Entries);
+        Assert.Equal(HttpStatusCode.OK, (await admin.Http.PostAsync("/v1/admin/queue/far.test/retry", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.Http.DeleteAsync($"/v1/admin/queue/far.test/{entry.QueueId}")).StatusCode);
+        await AssertProblem(await admin.Http.DeleteAsync($"/v1/admin/queue/far.test/{entry.QueueId}"), HttpStatusCode.NotFound, "not-found");
+    }
+
     [Theory]
     [InlineData("""{"to":["not an address"],"subject":"x","text":"x"}""", "to")]
     [InlineData("""{"to":[],"subject":"x","text":"x"}""", null)]

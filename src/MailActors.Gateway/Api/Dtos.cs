@@ -125,6 +125,8 @@ public sealed record EventBatch(string Cursor, IReadOnlyList<ClientEvent> Events
 [JsonSerializable(typeof(ComposeJson))]
 [JsonSerializable(typeof(SentResponse))]
 [JsonSerializable(typeof(EventBatch))]
+[JsonSerializable(typeof(QueueResponse))]
+[JsonSerializable(typeof(QueueUpdateResponse))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 public sealed partial class GatewayJson : JsonSerializerContext;
