@@ -11,19 +11,23 @@ using Microsoft.Extensions.Logging;
 namespace MailActors.Smtp;
 
 /// <summary>
-/// One SMTP conversation (RFC 5321) as an MX: EHLO/HELO, MAIL, RCPT, DATA, BDAT, RSET, NOOP,
-/// QUIT, VRFY, HELP, STARTTLS, with PIPELINING (replies are flushed only when no further
-/// command is buffered). Bad input gets a reply and a log line; limits end with 421.
+/// One SMTP conversation (RFC 5321): EHLO/HELO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, QUIT, VRFY,
+/// HELP, STARTTLS, with PIPELINING (replies are flushed only when no further command is
+/// buffered). Bad input gets a reply and a log line; limits end with 421.
+/// As an MX (<paramref name="pipeline"/> set) it takes mail for local mailboxes and delivers it
+/// through the ingress pipeline; in submission mode (<paramref name="submission"/> set, see
+/// SubmissionSession.cs) it serves authenticated mail clients.
 /// </summary>
-internal sealed class SmtpSession(
+internal sealed partial class SmtpSession(
     Connection connection,
     SmtpServerOptions options,
     X509Certificate2 certificate,
     MailboxClient mailboxes,
     IBlobStore blobs,
-    IngressPipeline pipeline,
+    IngressPipeline? pipeline,
     string spoolDirectory,
-    ILogger log)
+    ILogger log,
+    SubmissionContext? submission = null)
 {
     private enum LineStatus { Ok, TooLong, Closed, Timeout }
 
@@ -39,6 +43,7 @@ internal sealed class SmtpSession(
     private int _transactions;
     private IncomingMessage? _chunked;
     private DataDecoder? _chunkDecoder;
+    private byte[] _trace = []; // the trace headers in front of the current message's blob
 
     private string Peer => connection.RemoteEndPoint.ToString();
 
@@ -120,10 +125,12 @@ internal sealed class SmtpSession(
                 Reply("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
                 return true;
             case "HELP":
-                Reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS; see RFC 5321");
+                Reply($"214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS{(submission is null ? "" : " AUTH")}; see RFC 5321");
                 return true;
             case "STARTTLS":
                 return await StartTlsAsync(args, ct);
+            case "AUTH" when submission is not null:
+                return await AuthAsync(args, submission, ct);
             case "AUTH":
                 return Error("503 5.5.1 Error: authentication is not offered on this port, use submission");
             default:
@@ -153,6 +160,8 @@ internal sealed class SmtpSession(
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
         };
+        // Passwords only ever cross TLS: before it, AUTH is not even offered.
+        if (submission is not null && connection.IsTls) lines.Add("AUTH PLAIN LOGIN");
         if (!connection.IsTls) lines.Add("STARTTLS");
         lines.Add("CHUNKING");
         lines.Add("HELP");
@@ -164,6 +173,7 @@ internal sealed class SmtpSession(
     {
         if (_helo is null) return Error("503 5.5.1 Error: send HELO/EHLO first");
         if (_mailFrom is not null) return Error("503 5.5.1 Error: nested MAIL command");
+        if (submission is not null && _user is null) return Error("530 5.7.0 Authentication required");
         if (!TryParsePath(args, "FROM:", out var address, out var parameters)) return Error("501 5.5.4 Syntax: MAIL FROM:<address>");
         if (address.Length > 0 && !IsValidAddress(address)) return Error("501 5.1.7 Bad sender address syntax");
         long size = 0;
@@ -185,11 +195,18 @@ internal sealed class SmtpSession(
                 case "SMTPUTF8" when value is null:
                     utf8 = true;
                     break;
+                case "AUTH" when submission is not null && value is not null:
+                    break; // RFC 4954 section 5: accepted; the authenticated user is what counts
                 default:
                     return Error($"555 5.5.4 Unsupported option: {Truncate(p, 40)}");
             }
         }
         if (!utf8 && !Ascii(address)) return Error("553 5.6.7 Non-ASCII sender address needs SMTPUTF8");
+        if (submission is not null && !OwnedByUser(address))
+        {
+            log.LogInformation("smtp {Id} user {User} from {Peer} refused as sender <{Sender}>", _id, _user, Peer, Truncate(address, 100));
+            return Error($"553 5.7.1 Sender address rejected: not owned by user {_user}");
+        }
         _mailFrom = address;
         _smtpUtf8 = utf8;
         _declaredSize = size;
@@ -207,6 +224,7 @@ internal sealed class SmtpSession(
         if (!_smtpUtf8 && !Ascii(address)) return Error("553 5.6.7 Non-ASCII recipient address needs SMTPUTF8");
         if (!IsValidAddress(address) || !MailboxId.TryParse(address, out var mailbox, out _)) return Error("501 5.1.3 Bad recipient address syntax");
         if (_recipients.Count >= options.MaxRecipients) return Error("452 4.5.3 Error: too many recipients");
+        if (submission is not null) return SubmissionRecipient(address);
         if (!options.IsLocalDomain(mailbox.Domain))
         {
             log.LogInformation("smtp {Id} relay attempt from {Peer} to {Rcpt}", _id, Peer, Truncate(address, 100));
@@ -246,7 +264,7 @@ internal sealed class SmtpSession(
         Reply("354 End data with <CR><LF>.<CR><LF>");
         await FlushAsync(ct);
 
-        var message = new IncomingMessage(blobs, spoolDirectory, TraceHeaders());
+        var message = NewMessage();
         var decoder = new DataDecoder(options.MaxMessageSize, options.MaxDataLineLength, options.MaxHeaderBytes, dotStuffed: true);
         try
         {
@@ -293,7 +311,7 @@ internal sealed class SmtpSession(
             if (!await DiscardAsync(size, ct)) return false;
             return Error(refusal);
         }
-        _chunked ??= new IncomingMessage(blobs, spoolDirectory, TraceHeaders());
+        _chunked ??= NewMessage();
         _chunkDecoder ??= new DataDecoder(options.MaxMessageSize, options.MaxDataLineLength, options.MaxHeaderBytes, dotStuffed: false);
         if (!await ReadBodyAsync(_chunkDecoder, _chunked, size, ct)) return false;
         if (!last)
@@ -306,10 +324,17 @@ internal sealed class SmtpSession(
         return await FinishMessageAsync(message, decoder, ct);
     }
 
+    private IncomingMessage NewMessage()
+    {
+        _trace = TraceHeaders();
+        return new IncomingMessage(blobs, spoolDirectory, _trace);
+    }
+
     private async Task<bool> FinishMessageAsync(IncomingMessage message, DataDecoder decoder, CancellationToken ct)
     {
         var sender = _mailFrom!;
         var recipients = _recipients.ToList();
+        var trace = _trace;
         ResetTransaction();
         if (decoder.Rejection is { } rejection)
         {
@@ -317,12 +342,29 @@ internal sealed class SmtpSession(
             log.LogInformation("smtp {Id} message from <{Sender}> refused: {Reply}", _id, sender, rejection);
             return Error(rejection);
         }
+        var (accepted, reply) = submission is null
+            ? await DeliverAsync(message, sender, recipients, ct)
+            : await SubmitAsync(message, sender, recipients, trace, submission, ct);
+        log.LogInformation("smtp {Id} from <{Sender}> to {Count} recipient(s): {Reply}", _id, sender, recipients.Count, reply);
+        if (accepted)
+        {
+            _transactions++;
+            _commandsWithoutMail = 0;
+            Reply(reply);
+            return true;
+        }
+        return Error(reply);
+    }
+
+    /// <summary>MX: the stored message goes through the ingress pipeline to the local mailboxes.</summary>
+    private async Task<(bool Accepted, string Reply)> DeliverAsync(IncomingMessage message, string sender, List<string> recipients, CancellationToken ct)
+    {
         IngressOutcome outcome;
         try
         {
             var (blob, contentHash) = await message.CompleteAsync();
             await message.DisposeAsync();
-            outcome = await pipeline.SubmitAsync(new IngressJob(sender, recipients, blob.Id, blob.Size, contentHash, message.SpoolPath), ct);
+            outcome = await pipeline!.SubmitAsync(new IngressJob(sender, recipients, blob.Id, blob.Size, contentHash, message.SpoolPath), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -330,15 +372,7 @@ internal sealed class SmtpSession(
             await message.AbortAsync();
             outcome = new IngressOutcome(451, "451 4.3.0 Error: queue file write error, try again later");
         }
-        log.LogInformation("smtp {Id} from <{Sender}> to {Count} recipient(s): {Reply}", _id, sender, recipients.Count, outcome.Reply);
-        if (outcome.Accepted)
-        {
-            _transactions++;
-            _commandsWithoutMail = 0;
-            Reply(outcome.Reply);
-            return true;
-        }
-        return Error(outcome.Reply);
+        return (outcome.Accepted, outcome.Reply);
     }
 
     /// <summary>Feeds the body through the decoder into the message: to CRLF.CRLF, or <paramref name="exactBytes"/> for BDAT. False = connection closed.</summary>
@@ -402,21 +436,30 @@ internal sealed class SmtpSession(
         // RFC 3207: forget everything learned before TLS; the client starts over with EHLO.
         _helo = null;
         _esmtp = false;
+        _user = null;
         ResetTransaction();
         log.LogInformation("smtp {Id} TLS {Protocol} {Cipher}", _id, connection.TlsProtocol, connection.TlsCipher);
         return true;
     }
 
+    /// <summary>
+    /// MX: Return-Path and Received. Submission: only Received, with "A" for authenticated
+    /// (ESMTPSA, RFC 3848) and no "for" clause, which could name a Bcc recipient; Return-Path
+    /// is the final delivery's to add.
+    /// </summary>
     private byte[] TraceHeaders()
     {
-        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (connection.IsTls ? "S" : "");
+        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (connection.IsTls ? "S" : "") + (submission is null ? "" : "A");
         var helo = new string((_helo ?? "unknown").Where(c => c > ' ' && c < 127).Take(255).ToArray());
-        var forClause = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0]}>" : "";
-        var date = DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
-        var text = $"Return-Path: <{_mailFrom}>\r\n" +
+        var forClause = _recipients.Count == 1 && submission is null ? $"\r\n\tfor <{_recipients[0]}>" : "";
+        var date = RfcDate(DateTimeOffset.UtcNow);
+        var text = (submission is null ? $"Return-Path: <{_mailFrom}>\r\n" : "") +
                    $"Received: from {helo} ([{connection.RemoteAddress}])\r\n\tby {options.Hostname} (MailActors) with {protocol} id {_id}.{_transactions}{forClause};\r\n\t{date}\r\n";
         return Encoding.UTF8.GetBytes(text);
     }
+
+    private static string RfcDate(DateTimeOffset time) =>
+        time.ToUniversalTime().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
 
     private async Task ResetAsync()
     {

@@ -96,6 +96,22 @@ public sealed class RawSmtp : IAsyncDisposable
         return raw;
     }
 
+    /// <summary>Connects with TLS from the first byte (the implicit-TLS submission port).</summary>
+    public static async Task<RawSmtp> ConnectTlsAsync(IPEndPoint endpoint)
+    {
+        var raw = await ConnectAsync(endpoint);
+        await raw.UpgradeToTlsAsync();
+        return raw;
+    }
+
+    /// <summary>Switches to TLS in place (after a 220 to STARTTLS), accepting any certificate.</summary>
+    public async Task UpgradeToTlsAsync()
+    {
+        var tls = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("localhost");
+        _stream = tls;
+    }
+
     public Task SendAsync(string text) => _stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
 
     /// <summary>Reads one (possibly multi-line) reply; returns the lines, or null if the server closed.</summary>
