@@ -73,7 +73,7 @@ SMTP=$(freeport); HTTP=$(freeport)
 BASE="http://127.0.0.1:$HTTP"
 dotnet "$NODE" --data-dir "$W/data" --domain bench.test --hostname mx.bench.test \
   --smtp-port "$SMTP" --http-port "$HTTP" --https-port off \
-  --submission-port "$(freeport)" --imap-port "$(freeport)" --pop3-port "$(freeport)" >"$W/node.log" 2>&1 &
+  --submission-port "$(freeport)" --submissions-port off --imap-port "$(freeport)" --pop3-port "$(freeport)" >"$W/node.log" 2>&1 &
 NODEPID=$!
 for _ in $(seq 600); do
   curl -sf "$BASE/health/ready" >/dev/null 2>&1 && break

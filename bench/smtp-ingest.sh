@@ -62,7 +62,7 @@ warmup() { # port size
 # ---- MailActors ------------------------------------------------------------------------
 ma_round() { # size -> MA_RATE (msg/s), MA_CPU (ms/msg)
   local size=$1 dir="$W/ma-$1-$RANDOM" port; port=$(freeport)
-  dotnet "$NODE" --data-dir "$dir" --smtp-port "$port" --domain bench.test --hostname mx.bench >"$dir.log" 2>&1 &
+  dotnet "$NODE" --data-dir "$dir" --smtp-port "$port" --http-port 0 --https-port off --submission-port 0 --submissions-port off --domain bench.test --hostname mx.bench >"$dir.log" 2>&1 &
   NODEPID=$!
   for _ in $(seq 600); do grep -q "Press Ctrl+C to stop." "$dir.log" 2>/dev/null && break; sleep 0.1; done
   { seq -f "u%03g@bench.test benchmark-pw-123" 0 $((USERS - 1)); echo "warmup@bench.test benchmark-pw-123"; } > "$dir.users"

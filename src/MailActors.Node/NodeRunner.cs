@@ -1,4 +1,5 @@
 using Akka.Actor;
+using MailActors.Smtp.Outbound;
 using Microsoft.AspNetCore.Builder;
 using MailActors.Cluster;
 using MailActors.Smtp;
@@ -19,7 +20,13 @@ public static class NodeRunner
             return 1;
         }
         var options = settings.ToOptions();
-        await using var host = NodeHost.BuildServer(options, settings.Gateway, settings.Hostname, services: s => s.AddSmtpIngress(settings.Smtp));
+        await using var host = NodeHost.BuildServer(options, settings.Gateway, settings.Hostname, services: s =>
+        {
+            s.AddSmtpIngress(settings.Smtp);
+            s.AddSingleton<ISubmissionHandler, MailSenderSubmissionHandler>();
+            s.AddSmtpSubmission(settings.Submission);
+            s.AddSmtpEgress(settings.Egress, settings.Dns);
+        });
         await host.StartAsync();
         var http = host.Urls.Select(u => u.Replace("0.0.0.0", settings.Hostname)).ToList();
 
@@ -35,11 +42,21 @@ public static class NodeRunner
               blobs       {Path.GetFullPath(options.BlobDirectory)}
               smtp        {host.Services.GetRequiredService<SmtpServer>().Endpoint} (MX for {string.Join(", ", settings.Domains)}; STARTTLS, max {settings.Smtp.MaxMessageSize / 1048576} MB)
               http        {string.Join(", ", http)} (API /v1, docs /docs, OpenAPI /openapi/v1.json, /health/ready, /metrics; sign-up {(settings.Gateway.SignupEnabled ? "open" : "closed")})
-              reserved    submission {settings.SubmissionPort}, imap {settings.ImapPort}, pop3 {settings.Pop3Port} (their servers are not in this build yet)
+              submission  {Describe(host.Services.GetRequiredService<SubmissionServer>())} (AUTH PLAIN/LOGIN after TLS)
+              outbound    {(settings.SmartHost is null ? $"MX delivery to port {settings.OutboundPort}" : $"via smart host {settings.SmartHost}")}, DNS {(settings.DnsServers.Count == 0 ? "system resolvers" : string.Join(", ", settings.DnsServers))}; DKIM keys in {Path.Combine(settings.DataDirectory, "dkim")} (dkim show prints the TXT records)
+              reserved    imap {settings.ImapPort}, pop3 {settings.Pop3Port} (their servers are not in this build yet)
               admin       dotnet run --project src/MailActors.Node -- user add alice@{settings.Domains[0]} --password '...' --data-dir {settings.DataDirectory}
             Press Ctrl+C to stop.
             """);
         await host.WaitForShutdownAsync();
         return 0;
+    }
+
+    private static string Describe(SubmissionServer submission)
+    {
+        var parts = new List<string>();
+        try { parts.Add($"{submission.Endpoint} STARTTLS"); } catch (InvalidOperationException) { }
+        try { parts.Add($"{submission.ImplicitTlsEndpoint} implicit TLS"); } catch (InvalidOperationException) { }
+        return parts.Count == 0 ? "off" : string.Join(", ", parts);
     }
 }

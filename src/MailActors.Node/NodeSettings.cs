@@ -19,6 +19,17 @@ public sealed record NodeSettings
     public required Gateway.GatewayOptions Gateway { get; init; }
     public required int SmtpPort { get; init; }
     public required int SubmissionPort { get; init; }
+    /// <summary>Implicit-TLS submission (465 style); null = off.</summary>
+    public int? SubmissionsPort { get; init; }
+    public required Smtp.SubmissionOptions Submission { get; init; }
+    /// <summary>"host:port" every outbound message is relayed through; null = MX delivery.</summary>
+    public string? SmartHost { get; init; }
+    public string? SmartHostUser { get; init; }
+    public string? SmartHostPassword { get; init; }
+    /// <summary>Port for MX delivery (25; tests point it elsewhere).</summary>
+    public required int OutboundPort { get; init; }
+    /// <summary>DNS servers for MX lookups ("ip:port"); empty = the system's resolvers.</summary>
+    public required IReadOnlyList<string> DnsServers { get; init; }
     public required int ImapPort { get; init; }
     public required int Pop3Port { get; init; }
     public string? Postgres { get; init; }
@@ -30,6 +41,22 @@ public sealed record NodeSettings
     public required long DefaultQuotaBytes { get; init; }
     public required string Hostname { get; init; }
     public required Smtp.SmtpServerOptions Smtp { get; init; }
+
+    public Smtp.Outbound.EgressOptions Egress => new()
+    {
+        HeloName = Hostname,
+        Port = OutboundPort,
+        SmartHost = SmartHost is null ? null : HostPort(SmartHost, "--smart-host") is var (host, port)
+            ? new Smtp.Outbound.SmartHost(host, port, SmartHostUser, SmartHostPassword)
+            : null,
+    };
+
+    public Smtp.Outbound.DnsOptions Dns => new()
+    {
+        Servers = DnsServers.Select(s => HostPort(s, "--dns-server") is var (host, port)
+            ? new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), port)
+            : throw new ArgumentException(s)).ToList(),
+    };
 
     public MailActorsOptions ToOptions(bool hostMailboxes = true) => new()
     {
@@ -69,6 +96,10 @@ public sealed record NodeSettings
         FromEnv("MAILACTORS_HTTPS_PORT", "https-port");
         FromEnv("MAILACTORS_SMTP_PORT", "smtp-port");
         FromEnv("MAILACTORS_SUBMISSION_PORT", "submission-port");
+        FromEnv("MAILACTORS_SUBMISSIONS_PORT", "submissions-port");
+        FromEnv("MAILACTORS_SMART_HOST", "outbound.smart-host");
+        FromEnv("MAILACTORS_OUTBOUND_PORT", "outbound.port");
+        FromEnv("MAILACTORS_DNS_SERVERS", "outbound.dns-servers", list: true);
         FromEnv("MAILACTORS_IMAP_PORT", "imap-port");
         FromEnv("MAILACTORS_POP3_PORT", "pop3-port");
         FromEnv("MAILACTORS_POSTGRES", "postgres");
@@ -93,6 +124,10 @@ public sealed record NodeSettings
                 case "--https-port": overrides["https-port"] = Value(); break;
                 case "--smtp-port": overrides["smtp-port"] = Value(); break;
                 case "--submission-port": overrides["submission-port"] = Value(); break;
+                case "--submissions-port": overrides["submissions-port"] = Value(); break;
+                case "--smart-host": overrides["outbound.smart-host"] = Value(); break;
+                case "--outbound-port": overrides["outbound.port"] = Value(); break;
+                case "--dns-server": Add(flagLists, "outbound.dns-servers", Value()); break;
                 case "--imap-port": overrides["imap-port"] = Value(); break;
                 case "--pop3-port": overrides["pop3-port"] = Value(); break;
                 case "--postgres": overrides["postgres"] = Value(); break;
@@ -140,8 +175,31 @@ public sealed record NodeSettings
         var certificatePassword = m.GetString("tls.password", "") is { Length: > 0 } pw ? pw : null;
         var listen = m.GetString("http.listen-address", "0.0.0.0");
         if (!System.Net.IPAddress.TryParse(listen, out _)) throw new ArgumentException($"http.listen-address must be an IP address, not '{listen}'");
+        var smartHost = Str("outbound.smart-host") is { Length: > 0 } sh ? sh : null;
+        if (smartHost is not null) HostPort(smartHost, "--smart-host");
+        var dnsServers = List("outbound.dns-servers");
+        foreach (var server in dnsServers)
+            if (!System.Net.IPAddress.TryParse(HostPort(server, "--dns-server").Host, out _))
+                throw new ArgumentException($"--dns-server is ip:port, not '{server}'");
         var settings = new NodeSettings
         {
+            SubmissionsPort = OptionalPort("submissions-port"),
+            Submission = new Smtp.SubmissionOptions
+            {
+                Port = Port("submission-port"),
+                ImplicitTlsPort = OptionalPort("submissions-port"),
+                Hostname = hostname,
+                LocalDomains = domains,
+                CertificatePath = certificate,
+                CertificatePassword = certificatePassword,
+                MaxMessageSize = m.GetLong("smtp.max-message-size", 50L << 20),
+                MaxRecipients = m.GetInt("smtp.max-recipients", 100),
+            },
+            SmartHost = smartHost,
+            SmartHostUser = Str("outbound.smart-host-user") is { Length: > 0 } su ? su : null,
+            SmartHostPassword = Str("outbound.smart-host-password") is { Length: > 0 } sp ? sp : null,
+            OutboundPort = Port("outbound.port"),
+            DnsServers = dnsServers,
             HttpsPort = OptionalPort("https-port"),
             Gateway = new Gateway.GatewayOptions
             {
@@ -184,6 +242,15 @@ public sealed record NodeSettings
             DefaultQuotaBytes = m.GetLong("mailbox.default-quota-bytes", 10L << 30),
         };
         return (settings, rest);
+    }
+
+    /// <summary>Validates "host:port" (IPv6 as [addr]:port).</summary>
+    public static (string Host, int Port) HostPort(string value, string what)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
+            throw new ArgumentException($"{what} is host:port, not '{value}'");
+        return (value[..colon].Trim('[', ']'), port);
     }
 
     private static void Add(Dictionary<string, List<string>> lists, string key, string value)

@@ -34,7 +34,13 @@ static int Usage(int code, string? error = null)
           --domain DOMAIN         a local mail domain; repeatable (default localhost)
           --http-port N           HTTP API (default 8080)
           --https-port N|off      HTTPS API with tls.certificate or a self-signed one (default 8443)
-          --smtp-port N  --submission-port N  --imap-port N  --pop3-port N
+          --smtp-port N           SMTP MX (default 2525)
+          --submission-port N     submission, STARTTLS then AUTH (default 5870)
+          --submissions-port N|off  submission over implicit TLS (default 4650)
+          --smart-host HOST:PORT  relay all outbound mail through this host
+          --outbound-port N       port for MX delivery (default 25)
+          --dns-server IP:PORT    DNS server for MX lookups; repeatable (default: system)
+          --imap-port N  --pop3-port N
           --postgres CONNSTR      keep journal and snapshots in PostgreSQL instead of SQLite
           --cluster-hostname H    address Akka remoting binds to (default 127.0.0.1)
           --cluster-port N        Akka remoting port (default 0 = any free port)

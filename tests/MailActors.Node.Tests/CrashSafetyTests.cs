@@ -100,7 +100,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
     }
 
     private Task<Process> StartNodeAsync(int port) =>
-        NodeExecutable.StartNodeAsync(null, "--data-dir", _dataDir, "--smtp-port", port.ToString(), "--http-port", "0", "--https-port", "0", "--domain", "example.test", "--hostname", "mx.test");
+        NodeExecutable.StartNodeAsync(null, "--data-dir", _dataDir, "--smtp-port", port.ToString(), "--http-port", "0", "--https-port", "0", "--submission-port", "0", "--submissions-port", "off", "--domain", "example.test", "--hostname", "mx.test");
 
     private static int FreePort()
     {

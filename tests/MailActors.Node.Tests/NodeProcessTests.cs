@@ -12,7 +12,7 @@ public sealed class NodeProcessTests : IDisposable
     public async Task Admin_commands_reach_a_running_node_and_ctrl_c_stops_it_cleanly()
     {
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var node = await NodeExecutable.StartNodeAsync(output.Enqueue, "--data-dir", _dataDir, "--domain", "example.test", "--smtp-port", "0", "--http-port", "0", "--https-port", "0");
+        using var node = await NodeExecutable.StartNodeAsync(output.Enqueue, "--data-dir", _dataDir, "--domain", "example.test", "--smtp-port", "0", "--http-port", "0", "--https-port", "0", "--submission-port", "0", "--submissions-port", "off");
         Assert.True(output.Any(l => l.Contains("SQLite " + Path.Combine(_dataDir, "mailactors.db"))), string.Join('\n', output));
 
         // The HTTP API is up on the port the banner names: sign up and log in through it.

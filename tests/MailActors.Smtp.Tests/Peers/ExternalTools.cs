@@ -30,6 +30,7 @@ public static class ExternalTools
     private static string PackageOf(string binary) => Path.GetFileName(binary) switch
     {
         "postfix" or "postdrop" or "postqueue" or "smtp-sink" or "smtp-source" => "postfix",
+        "dnsmasq" => "dnsmasq-base",
         var name => name,
     };
 
