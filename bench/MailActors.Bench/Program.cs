@@ -1,6 +1,6 @@
 using MailActors.Bench;
 
-// dotnet run -c Release --project bench/MailActors.Bench -- [all|deliver|recovery|memory|blobs] [--work-dir DIR]
+// dotnet run -c Release --project bench/MailActors.Bench -- [all|deliver|recovery|memory|blobs|outbound] [--work-dir DIR]
 var target = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "all";
 var workIndex = Array.IndexOf(args, "--work-dir");
 var workDir = Path.GetFullPath(workIndex >= 0 && workIndex + 1 < args.Length ? args[workIndex + 1] : Path.Combine(Path.GetTempPath(), "mailactors-bench"));
@@ -11,4 +11,5 @@ if (target is "all" or "deliver") Console.WriteLine("## Deliveries/s (SQLite jou
 if (target is "all" or "recovery") Console.WriteLine("## Cold recovery\n\n" + await MailboxBench.RecoveryAsync(workDir) + "\n");
 if (target is "all" or "memory") Console.WriteLine("## Mailbox memory\n\n" + await MailboxBench.MemoryAsync(workDir) + "\n");
 if (target is "all" or "blobs") Console.WriteLine("## Blob store, 50 KB messages\n\n" + await BlobStoreBench.RunAsync(workDir) + "\n");
+if (target is "all" or "outbound") Console.WriteLine("## Outbound delivery to smtp-sink, 50 KB messages\n\n" + await OutboundBench.RunAsync(workDir) + "\n");
 return 0;
