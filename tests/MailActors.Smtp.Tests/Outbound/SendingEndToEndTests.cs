@@ -81,6 +81,27 @@ public sealed class SendingEndToEndTests : IAsyncDisposable
     }
 
     [RequiresToolFact(DnsmasqServer.DnsmasqPath)]
+    public async Task A_451_is_retried_and_then_delivered_without_a_bounce()
+    {
+        var rcpts = 0;
+        await using var peer = new ScriptedSmtpServer(_ => Interlocked.Increment(ref rcpts) == 1 ? "451 4.7.1 Greylisted, try again later" : null);
+        await using var dns = await DnsmasqServer.StartAsync("mx-host=grey.test,mx.grey.test,10", "host-record=mx.grey.test,127.0.0.1");
+        var a = await StartNodeAsync("a", "one.test", egressPort: peer.Port, dns: dns.Endpoint);
+        var alice = a.Services.GetRequiredService<MailboxClient>();
+        await alice.RegisterAsync("alice@one.test", Password);
+        await SubmitAsync(a, "alice@one.test", "carol@grey.test", "Second time lucky");
+
+        await EventuallyAsync(() => Task.FromResult(peer.Messages.IsEmpty ? null : "arrived"));
+        var (recipients, data) = peer.Messages.First();
+        Assert.Equal(["carol@grey.test"], recipients);
+        Assert.Contains("Subject: Second time lucky", data);
+        Assert.True(rcpts >= 2, "the first RCPT was refused with 451 and retried");
+        var outbound = a.Services.GetRequiredService<Cluster.Outbound.OutboundClient>();
+        await EventuallyAsync(async () => (await outbound.ListAsync("grey.test")).Entries.Count == 0 ? "empty" : null);
+        Assert.Empty((await alice.ListMessagesAsync("alice@one.test", SystemFolders.Inbox)).Items);
+    }
+
+    [RequiresToolFact(DnsmasqServer.DnsmasqPath)]
     public async Task A_domain_with_a_null_mx_bounces_at_once()
     {
         await using var dns = await DnsmasqServer.StartAsync("mx-host=nomail.test,.,0");
