@@ -42,8 +42,8 @@ public static class OutboundBench
                 SmartHost = new SmartHost("127.0.0.1", port),
                 MaxConnectionsPerHost = 32,
             }, new DnsOptions());
-            builder.Services.AddSingleton<IOutboundTransport>(sp => counter.Wrap(sp.GetRequiredService<EgressTransport>()));
-            builder.Services.AddSingleton<EgressTransport>();
+            builder.Services.AddSingleton<IOutboundTransport>(sp => counter.Wrap(new EgressStream(
+                sp.GetRequiredService<Akka.Actor.ActorSystem>(), sp.GetRequiredService<EgressTransport>(), 64)));
             using var host = builder.Build();
             await host.StartAsync();
             var blobs = host.Services.GetRequiredService<IBlobStore>();

@@ -28,6 +28,9 @@ public static class NodeRunner
             s.AddSmtpEgress(settings.Egress, settings.Dns);
         });
         await host.StartAsync();
+        // Every local domain signs with its own DKIM key from the first message on.
+        var dkim = host.Services.GetRequiredService<Mime.Dkim.DkimKeyStore>();
+        foreach (var domain in settings.Domains) dkim.GetOrCreate(domain);
         var http = host.Urls.Select(u => u.Replace("0.0.0.0", settings.Hostname)).ToList();
 
         var system = host.Services.GetRequiredService<ActorSystem>();

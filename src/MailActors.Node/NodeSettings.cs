@@ -39,6 +39,7 @@ public sealed record NodeSettings
     public required int SnapshotEvery { get; init; }
     public required TimeSpan PassivateAfter { get; init; }
     public required long DefaultQuotaBytes { get; init; }
+    public required Core.Outbound.RetryPolicy Retry { get; init; }
     public required string Hostname { get; init; }
     public required Smtp.SmtpServerOptions Smtp { get; init; }
 
@@ -71,6 +72,7 @@ public sealed record NodeSettings
             ? new JournalOptions { SqlitePath = Path.Combine(DataDirectory, "mailactors.db") }
             : new JournalOptions { PostgresConnectionString = Postgres },
         Mailbox = new MailboxSettings { SnapshotEvery = SnapshotEvery, PassivateAfter = PassivateAfter },
+        Outbound = new Cluster.Outbound.OutboundSettings { Retry = Retry },
     };
 
     /// <summary>Flags every command accepts; returns the settings and the arguments that are not settings.</summary>
@@ -240,6 +242,12 @@ public sealed record NodeSettings
             SnapshotEvery = Math.Max(10, m.GetInt("mailbox.snapshot-every", 1000)),
             PassivateAfter = m.GetTimeSpan("mailbox.passivate-after", TimeSpan.FromMinutes(2)),
             DefaultQuotaBytes = m.GetLong("mailbox.default-quota-bytes", 10L << 30),
+            Retry = new Core.Outbound.RetryPolicy
+            {
+                First = m.GetTimeSpan("outbound.retry-first", TimeSpan.FromMinutes(1)),
+                Max = m.GetTimeSpan("outbound.retry-max", TimeSpan.FromHours(1)),
+                GiveUpAfter = m.GetTimeSpan("outbound.give-up-after", TimeSpan.FromDays(5)),
+            },
         };
         return (settings, rest);
     }

@@ -18,6 +18,9 @@ public sealed record EgressOptions
     /// <summary>Refuse to send without STARTTLS and a certificate that validates; false = opportunistic TLS.</summary>
     public bool RequireTls { get; init; }
     public int MaxConnectionsPerHost { get; init; } = 4;
+
+    /// <summary>Deliveries in flight on this node at once, across all destinations (the egress stream\'s parallelism).</summary>
+    public int MaxParallelDeliveries { get; init; } = 64;
     /// <summary>An idle connection kept for the next message to the same host is closed after this long.</summary>
     public TimeSpan IdleConnectionLifetime { get; init; } = TimeSpan.FromSeconds(30);
 }

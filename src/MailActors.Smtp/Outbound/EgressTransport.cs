@@ -41,7 +41,9 @@ public static class EgressHosting
         services.AddSingleton(egress);
         services.AddSingleton(new MxResolver(dns));
         services.AddSingleton(_ => new SmtpDeliverer(egress));
-        services.AddSingleton<IOutboundTransport, EgressTransport>();
+        services.AddSingleton<EgressTransport>();
+        services.AddSingleton<IOutboundTransport>(sp => new EgressStream(
+            sp.GetRequiredService<Akka.Actor.ActorSystem>(), sp.GetRequiredService<EgressTransport>(), egress.MaxParallelDeliveries));
         return services;
     }
 }
