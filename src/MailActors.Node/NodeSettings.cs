@@ -211,6 +211,7 @@ public sealed record NodeSettings
                 CertificatePath = certificate,
                 CertificatePassword = certificatePassword,
                 SignupEnabled = m.GetBoolean("http.signup", true),
+                Admins = m.HasPath("http.admins") ? m.GetStringList("http.admins").ToList() : [],
                 SessionLifetime = m.GetTimeSpan("http.session-lifetime", TimeSpan.FromDays(30)),
             },
             Hostname = hostname,
