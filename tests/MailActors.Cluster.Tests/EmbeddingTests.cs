@@ -64,7 +64,7 @@ public sealed class EmbeddingTests : IDisposable
             var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance);
             return !state.Shards.SelectMany(s => s.EntityIds).Contains("ghost@localhost");
         });
-        Assert.Equal(0, SqliteJournal.CountRows(node.Options.EffectiveJournal.SqlitePath, "journal"));
+        Assert.Equal(0, SqliteJournal.CountRows(node.Options.EffectiveJournal.SqlitePath, "journal", Mailboxes.MailboxActor.PersistenceIdFor(MailboxId.Parse("ghost@localhost"))));
         Assert.Empty(await MailboxDirectory.ListAsync(node.System));
     }
 

@@ -205,9 +205,12 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
                 failure: error => new BounceFinished(queueId, [], error));
         }
 
-        if (_state.NextDue is { } next)
+        // Entries being attempted right now wake the actor when they finish, not by timer.
+        var next = _state.Entries.Where(e => e.Pending.Count > 0 && !_inFlight.Contains(e.Message.QueueId))
+            .Select(e => (DateTimeOffset?)e.NextAttemptAt).Min();
+        if (next is not null)
         {
-            var delay = next - Now;
+            var delay = next.Value - Now;
             Timers.StartSingleTimer("tick", Tick.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(100));
         }
     }
