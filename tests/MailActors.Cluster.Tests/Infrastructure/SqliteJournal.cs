@@ -18,8 +18,8 @@ public static class SqliteJournal
         return BootstrapSetup.Create().WithConfig(config).And(JournalSetup.CreateSetup(options)!);
     }
 
-    /// <summary>Rows of one persistence id (sharding's own bookkeeping lives in the same table).</summary>
-    public static long CountRows(string dbPath, string table, string persistenceId)
+    /// <summary>Rows of one persistence id (sharding's own bookkeeping lives in the same table), or all rows.</summary>
+    public static long CountRows(string dbPath, string table, string? persistenceId = null)
     {
         using var connection = new SqliteConnection($"Data Source={dbPath}");
         connection.Open();
@@ -27,20 +27,8 @@ public static class SqliteJournal
         exists.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
         if ((long)exists.ExecuteScalar()! == 0) return 0;
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {table} WHERE persistence_id = $id";
-        command.Parameters.AddWithValue("$id", persistenceId);
-        return (long)command.ExecuteScalar()!;
-    }
-
-    public static long CountRows(string dbPath, string table)
-    {
-        using var connection = new SqliteConnection($"Data Source={dbPath}");
-        connection.Open();
-        using var exists = connection.CreateCommand();
-        exists.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
-        if ((long)exists.ExecuteScalar()! == 0) return 0;
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {table}";
+        command.CommandText = persistenceId is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE persistence_id = $id";
+        if (persistenceId is not null) command.Parameters.AddWithValue("$id", persistenceId);
         return (long)command.ExecuteScalar()!;
     }
 }
