@@ -86,7 +86,7 @@ public static class MailActorsHosting
         }
 
         var outbound = new OutboundMessageExtractor(options.ShardCount);
-        if (options.HostMailboxes)
+        if (options.HostMailboxes && options.HostOutbound)
         {
             builder.WithShardRegion<OutboundRegion>(
                 MailActorsOptions.OutboundTypeName,

@@ -24,6 +24,12 @@ public sealed record MailActorsOptions
     /// <summary>False = this process only talks to mailboxes hosted elsewhere (a shard-region proxy).</summary>
     public bool HostMailboxes { get; init; } = true;
 
+    /// <summary>
+    /// False = this process doesn't run outbound queues even when it hosts mailboxes (admin
+    /// commands opening a data directory: they have no egress and must not record attempts).
+    /// </summary>
+    public bool HostOutbound { get; init; } = true;
+
     public int ShardCount { get; init; } = 100;
 
     public JournalOptions? Journal { get; init; }

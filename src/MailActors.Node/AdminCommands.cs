@@ -160,7 +160,8 @@ public static class AdminCommands
             ? settings.ToOptions(hostMailboxes: false) with { SeedNodes = [running], ClusterPort = 0 }
             : settings.ToOptions(hostMailboxes: settings.SeedNodes.Count == 0) with { ClusterPort = settings.SeedNodes.Count == 0 ? 0 : settings.ClusterPort };
 
-        using var host = NodeHost.Build(options, LogLevel.Warning);
+        // Queues stay with the serving node: this process has no egress to deliver with.
+        using var host = NodeHost.Build(options with { HostOutbound = false }, LogLevel.Warning);
         await host.StartAsync();
         try
         {

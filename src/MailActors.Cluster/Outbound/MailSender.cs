@@ -40,6 +40,8 @@ public sealed class MailSender(MailboxClient mailboxes, OutboundClient outbound,
     public async Task<SendResult> SendAsync(MailboxId user, string envelopeSender, IReadOnlyList<string> recipients,
         OutgoingCopy sent, OutgoingCopy delivered, string deliveryKey, CancellationToken ct)
     {
+        // Fixed length whatever the caller's key: delivery ids have at most 200 characters.
+        deliveryKey = "send:" + QueueId(user.Value + "\n" + deliveryKey);
         var sentReply = await mailboxes.DeliverAsync(user.Value, deliveryKey + ":sent", sent.Metadata, SystemFolders.Sent, MessageFlags.Seen, ct);
 
         var deliveredLocal = new List<string>();

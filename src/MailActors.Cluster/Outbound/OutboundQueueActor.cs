@@ -46,7 +46,7 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
     private readonly IOutboundTransport _transport;
     private readonly IBounceSender _bounces;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CancellationTokenSource> _inFlight = new(StringComparer.Ordinal);
     private readonly HashSet<string> _bouncing = new(StringComparer.Ordinal);
     private OutboundQueueState _state = new();
     private int _eventsSinceSnapshot;
@@ -110,7 +110,7 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
                 }
                 break;
             case AttemptFinished f:
-                _inFlight.Remove(f.QueueId);
+                if (_inFlight.Remove(f.QueueId, out var finished)) finished.Dispose();
                 if (_state.DecideAttempt(f.QueueId, f.Results, Now, _settings.Retry) is { } attempted)
                 {
                     foreach (var r in attempted.Results.Where(r => r.Outcome != AttemptOutcome.Delivered))
@@ -161,6 +161,9 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
             case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
                 break;
             case Stop:
+                // Mail may have arrived between the passivation request and now: ask the region
+                // to start this queue again right after it stops, so it stays remembered.
+                if (!Idle) ClusterSharding.Get(Context.System).ShardRegion(MailActorsOptions.OutboundTypeName).Tell(new ShardRegion.StartEntity(_domain));
                 Context.Stop(Self);
                 break;
             default:
@@ -184,12 +187,12 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
         foreach (var entry in _state.Due(now).OrderBy(e => e.NextAttemptAt).ToList())
         {
             if (_inFlight.Count >= _settings.MaxConcurrentPerDomain) break;
-            if (!_inFlight.Add(entry.Message.QueueId)) continue;
+            if (_inFlight.ContainsKey(entry.Message.QueueId)) continue;
             var queueId = entry.Message.QueueId;
             var recipients = entry.Pending.ToList();
             var timeout = new CancellationTokenSource(_settings.AttemptTimeout);
+            _inFlight[queueId] = timeout;
             var attempt = _transport.DeliverAsync(_domain, entry.Message, recipients, timeout.Token);
-            attempt.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default);
             attempt.PipeTo(Self,
                 success: results => new AttemptFinished(queueId, results),
                 failure: error => new AttemptFinished(queueId,
@@ -206,13 +209,21 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
         }
 
         // Entries being attempted right now wake the actor when they finish, not by timer.
-        var next = _state.Entries.Where(e => e.Pending.Count > 0 && !_inFlight.Contains(e.Message.QueueId))
+        var next = _state.Entries.Where(e => e.Pending.Count > 0 && !_inFlight.ContainsKey(e.Message.QueueId))
             .Select(e => (DateTimeOffset?)e.NextAttemptAt).Min();
-        if (next is not null)
+        // At the concurrency limit the next AttemptFinished calls Work again: no timer needed.
+        if (next is not null && _inFlight.Count < _settings.MaxConcurrentPerDomain)
         {
             var delay = next.Value - Now;
             Timers.StartSingleTimer("tick", Tick.Instance, delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(100));
         }
+    }
+
+    protected override void PostStop()
+    {
+        // A hand-off or shutdown: the next incarnation retries these; don't let them race it.
+        foreach (var attempt in _inFlight.Values) attempt.Cancel();
+        base.PostStop();
     }
 
     private bool Idle => _state.Count == 0 && _inFlight.Count == 0 && _bouncing.Count == 0;
