@@ -67,9 +67,10 @@ public static class DeliveryStatusNotification
         return message;
     }
 
-    /// <summary>The enhanced status code in the reply (e.g. "5.1.1"), or a generic permanent failure.</summary>
+    /// <summary>The enhanced status code in the reply (e.g. "5.1.1"), 4.4.7 for expiry, or a generic permanent failure.</summary>
     private static string StatusCode(string reply)
     {
+        if (reply.StartsWith("gave up after", StringComparison.Ordinal)) return "4.4.7"; // RFC 3463: delivery time expired
         var match = System.Text.RegularExpressions.Regex.Match(reply, @"\b([245])\.(\d{1,3})\.(\d{1,3})\b");
         return match.Success && match.Groups[1].Value == "5" ? match.Value : "5.0.0";
     }

@@ -25,8 +25,14 @@ public sealed record OutboundSettings
     /// <summary>Deliveries in flight to one destination domain at once (polite to remote servers).</summary>
     public int MaxConcurrentPerDomain { get; init; } = 4;
 
-    /// <summary>How long one delivery attempt may take before it counts as a temporary failure.</summary>
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// Safety net for one attempt (DNS and SMTP have their own timeouts); it includes time spent
+    /// waiting for the node's egress, so it is generous.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Failed tries to store a bounce before giving up on telling the sender (logged as an error).</summary>
+    public int MaxBounceFailures { get; init; } = 60;
 
     public int SnapshotEvery { get; init; } = 200;
 
@@ -48,6 +54,7 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, CancellationTokenSource> _inFlight = new(StringComparer.Ordinal);
     private readonly HashSet<string> _bouncing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _bounceFailures = new(StringComparer.Ordinal);
     private OutboundQueueState _state = new();
     private int _eventsSinceSnapshot;
 
@@ -123,11 +130,19 @@ public sealed class OutboundQueueActor : UntypedPersistentActor, IWithTimers
                 _bouncing.Remove(b.QueueId);
                 if (b.Error is not null)
                 {
-                    // The DSN couldn't be stored: keep the obligation and try again on the next tick.
-                    _log.Warning("bounce for {0} failed, will retry: {1}", b.QueueId, b.Error.Message);
-                    Timers.StartSingleTimer("bounce-retry", Tick.Instance, TimeSpan.FromMinutes(1));
-                    break;
+                    var failures = _bounceFailures[b.QueueId] = _bounceFailures.GetValueOrDefault(b.QueueId) + 1;
+                    if (failures < _settings.MaxBounceFailures)
+                    {
+                        // The DSN couldn't be stored: keep the obligation and try again a little later.
+                        _log.Warning("bounce for {0} failed ({1}), will retry: {2}", b.QueueId, failures, b.Error.Message);
+                        Timers.StartSingleTimer("bounce-retry", Tick.Instance, TimeSpan.FromMinutes(1));
+                        break;
+                    }
+                    var untold = _state.Find(b.QueueId)?.ToBounce.Keys.ToList() ?? [];
+                    _log.Error(b.Error, "bounce for {0} failed {1} times; the sender is not told about {2}", b.QueueId, failures, string.Join(", ", untold));
+                    b = b with { Recipients = untold };
                 }
+                _bounceFailures.Remove(b.QueueId);
                 Persist(new OutboundBounced(b.QueueId, b.Recipients), e => { Applied(e); Work(); });
                 break;
             case RetryOutbound r:
