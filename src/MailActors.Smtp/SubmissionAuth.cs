@@ -74,16 +74,7 @@ internal sealed class SubmissionAuthThrottle(SubmissionOptions options, TimeProv
     private static string AccountKey(string account) =>
         "account:" + (MailboxId.TryParse(account, out var mailbox, out _) ? mailbox.Value : account.Trim().ToLowerInvariant());
 
-    /// <summary>IPv4 per address; IPv6 per /64, the block one subscriber usually holds.</summary>
-    internal static string AddressKey(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (address.AddressFamily != AddressFamily.InterNetworkV6) return "ip:" + address;
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return "ip:" + new IPAddress(bytes) + "/64";
-    }
+    internal static string AddressKey(IPAddress address) => "ip:" + Net.ClientAddress.RateLimitKey(address);
 }
 
 /// <summary>Decoding of the SASL responses the submission server accepts: PLAIN (RFC 4616) and LOGIN.</summary>

@@ -23,7 +23,7 @@ public sealed class LoginThrottle(GatewayOptions options) : IDisposable
     /// <summary>Null when the attempt may go ahead; otherwise how long to wait.</summary>
     public TimeSpan? TryAcquire(IPAddress? client, string address)
     {
-        using var ip = _perIp.AttemptAcquire(ClientKey(client));
+        using var ip = _perIp.AttemptAcquire(Net.ClientAddress.RateLimitKey(client));
         if (!ip.IsAcquired) return RetryAfter(ip);
         // The mailbox's own spelling, so " Alice@X " is not a fresh bucket.
         var key = MailboxId.TryParse(address, out var mailbox, out _) ? mailbox.Value : address.Trim().ToLowerInvariant();
@@ -34,21 +34,10 @@ public sealed class LoginThrottle(GatewayOptions options) : IDisposable
     /// <summary>Sign-ups cost a password hash and a persistent mailbox: limited per client address.</summary>
     public TimeSpan? TryAcquireSignup(IPAddress? client)
     {
-        using var lease = _signups.AttemptAcquire(ClientKey(client));
+        using var lease = _signups.AttemptAcquire(Net.ClientAddress.RateLimitKey(client));
         return lease.IsAcquired ? null : RetryAfter(lease);
     }
 
-    /// <summary>IPv4 per address; IPv6 per /64, the block one subscriber usually holds.</summary>
-    internal static string ClientKey(IPAddress? address)
-    {
-        if (address is null) return "unknown";
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return address.ToString();
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes).ToString() + "/64";
-    }
 
     private static TimeSpan RetryAfter(RateLimitLease lease) =>
         lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(30);
