@@ -29,7 +29,6 @@ public static class GatewayHosting
     public static IServiceCollection AddMailGateway(this IServiceCollection services, GatewayOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SessionAuthenticator>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<GatewayMetrics>();

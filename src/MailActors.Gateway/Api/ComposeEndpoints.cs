@@ -55,7 +55,8 @@ public static class ComposeEndpoints
 
             var key = http.Request.Headers[IdempotencyHeader].ToString();
             if (key.Length > 200) return Problems.Invalid($"{IdempotencyHeader} has at most 200 characters");
-            var deliveryId = DeliveryId(sender, key.Length > 0 ? key : Guid.NewGuid().ToString("N"));
+            // MailSender derives fixed-length, per-user delivery ids from this key.
+            var deliveryId = "http:" + (key.Length > 0 ? key : Guid.NewGuid().ToString("N"));
 
             var sentCopy = await StoreAsync(blobs, message, includeBcc: true, ct);
             var deliveredCopy = await StoreAsync(blobs, message, includeBcc: false, ct);
@@ -73,11 +74,6 @@ public static class ComposeEndpoints
             foreach (var a in request.Attachments) await a.Content.DisposeAsync();
         }
     }
-
-    /// <summary>Fixed length whatever the address and key: delivery ids are at most 200 characters.</summary>
-    private static string DeliveryId(MailboxId sender, string key) =>
-        "http:" + System.Buffers.Text.Base64Url.EncodeToString(
-            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sender.Value + "\n" + key)));
 
     /// <summary>Streams the message into the blob store through a pipe: never a second in-memory copy.</summary>
     private static async Task<BlobWriteResult> StoreAsync(IBlobStore blobs, MimeMessage message, bool includeBcc, CancellationToken ct)
