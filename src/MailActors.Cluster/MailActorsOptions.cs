@@ -14,6 +14,8 @@ public sealed record MailActorsOptions
     /// <summary>Domains this node receives mail for.</summary>
     public IReadOnlyList<string> LocalDomains { get; init; } = ["localhost"];
 
+    public bool IsLocalDomain(string domain) => LocalDomains.Contains(domain, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Address Akka remoting binds to and the port (0 = any free port).</summary>
     public string ClusterHostname { get; init; } = "127.0.0.1";
     public int ClusterPort { get; init; }

@@ -24,7 +24,7 @@ public sealed class MailSender(MailboxClient mailboxes, OutboundClient outbound,
     public bool IsLocal(string address)
     {
         var at = address.LastIndexOf('@');
-        return at > 0 && options.LocalDomains.Contains(address[(at + 1)..], StringComparer.OrdinalIgnoreCase);
+        return at > 0 && options.IsLocalDomain(address[(at + 1)..]);
     }
 
     /// <summary>Local recipients without a mailbox (checked before anything is stored or sent).</summary>

@@ -36,7 +36,7 @@ public static class AuthEndpoints
             return TooMany(http, wait, "too many sign-ups from this address");
         }
         if (!MailboxId.TryParse(body.Address, out var mailbox, out var error)) return Problems.Invalid(error);
-        if (!cluster.LocalDomains.Contains(mailbox.Domain, StringComparer.OrdinalIgnoreCase))
+        if (!cluster.IsLocalDomain(mailbox.Domain))
             return Problems.Result(400, "foreign-domain", "Not a local domain",
                 $"accounts can be created on {string.Join(", ", cluster.LocalDomains)} only");
         if (PasswordHasher.CheckPolicy(body.Password ?? "") is { } policy)

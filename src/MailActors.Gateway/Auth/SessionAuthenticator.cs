@@ -27,7 +27,7 @@ public sealed class SessionAuthenticator(MailboxClient mailboxes, MailActorsOpti
     public async ValueTask<SessionPrincipal?> ValidateAsync(MailboxId mailbox, string hash, CancellationToken ct)
     {
         // A token for a domain this system doesn't serve can't be valid: don't wake a mailbox for it.
-        if (!cluster.LocalDomains.Contains(mailbox.Domain, StringComparer.OrdinalIgnoreCase)) return null;
+        if (!cluster.IsLocalDomain(mailbox.Domain)) return null;
         var now = clock.GetUtcNow();
         var ticks = clock.GetTimestamp();
         if (_cache.TryGetValue(hash, out var cached) && cached.Principal.Mailbox == mailbox
