@@ -75,14 +75,11 @@ public sealed class MailSender(MailboxClient mailboxes, OutboundClient outbound,
     private async Task<OutgoingCopy> SignAsync(MailboxId user, OutgoingCopy copy, CancellationToken ct)
     {
         var key = dkim.GetOrCreate(user.Domain);
-        var temp = Path.Combine(options.DataDirectory, "tmp");
-        Directory.CreateDirectory(temp);
-        await using var buffer = new FileStream(Path.Combine(temp, Guid.NewGuid().ToString("N")), FileMode.CreateNew, FileAccess.ReadWrite,
-            FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        await using (var original = await blobs.OpenReadAsync(copy.Blob, ct))
-            await DkimSigning.SignAsync(original, buffer, key, clock.GetUtcNow(), ct);
-        buffer.Position = 0;
-        var stored = await blobs.PutAsync(buffer, ct);
+        var stored = await blobs.PutAsync(async (signed, token) =>
+        {
+            await using var original = await blobs.OpenReadAsync(copy.Blob, token);
+            await DkimSigning.SignAsync(original, signed, key, clock.GetUtcNow(), token);
+        }, ct);
         return copy with { Blob = stored.Id, Size = stored.Size };
     }
 

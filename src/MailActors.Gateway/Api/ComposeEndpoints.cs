@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using MailActors.Cluster;
 using MailActors.Cluster.Outbound;
 using MailActors.Core;
@@ -58,8 +57,8 @@ public static class ComposeEndpoints
             // MailSender derives fixed-length, per-user delivery ids from this key.
             var deliveryId = "http:" + (key.Length > 0 ? key : Guid.NewGuid().ToString("N"));
 
-            var sentCopy = await StoreAsync(blobs, message, includeBcc: true, ct);
-            var deliveredCopy = await StoreAsync(blobs, message, includeBcc: false, ct);
+            var sentCopy = await blobs.PutAsync((stream, token) => MessageComposer.WriteAsync(message, stream, includeBcc: true, token), ct);
+            var deliveredCopy = await blobs.PutAsync((stream, token) => MessageComposer.WriteAsync(message, stream, includeBcc: false, token), ct);
             var result = await mail.SendAsync(sender, sender.Value, recipients,
                 new OutgoingCopy(sentCopy.Id, sentCopy.Size, MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size)),
                 new OutgoingCopy(deliveredCopy.Id, deliveredCopy.Size, MessageParser.FromMime(message, deliveredCopy.Id, deliveredCopy.Size)),
@@ -73,29 +72,6 @@ public static class ComposeEndpoints
         {
             foreach (var a in request.Attachments) await a.Content.DisposeAsync();
         }
-    }
-
-    /// <summary>Streams the message into the blob store through a pipe: never a second in-memory copy.</summary>
-    private static async Task<BlobWriteResult> StoreAsync(IBlobStore blobs, MimeMessage message, bool includeBcc, CancellationToken ct)
-    {
-        var pipe = new Pipe();
-        var writing = Task.Run(async () =>
-        {
-            try
-            {
-                await using var stream = pipe.Writer.AsStream();
-                await MessageComposer.WriteAsync(message, stream, includeBcc, ct);
-                await pipe.Writer.CompleteAsync();
-            }
-            catch (Exception e)
-            {
-                await pipe.Writer.CompleteAsync(e);
-            }
-        }, ct);
-        await using var reader = pipe.Reader.AsStream();
-        var stored = await blobs.PutAsync(reader, ct);
-        await writing;
-        return stored;
     }
 
     private static async Task<(ComposeRequest? Request, IResult? Error)> ReadRequestAsync(HttpContext http, MailboxId sender, GatewayOptions options, CancellationToken ct)
