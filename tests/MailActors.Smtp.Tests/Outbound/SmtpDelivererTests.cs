@@ -239,8 +239,10 @@ public sealed class SmtpDelivererTests(ITestOutputHelper output)
             Assert.Equal(before.Sessions, sink.Counters.Sessions); // still open
         }
 
-        await sink.StopAsync(); // counters final
-        Assert.Equal((before.Sessions + 1, before.Quits + 1, 3), sink.Counters); // one session, closed with QUIT on dispose
+        // Disposing sent QUIT; the sink counts the session once it has seen the socket close, which can be after
+        // the deliverer is done — so wait for it rather than kill the sink and lose the last counter line.
+        var after = await sink.WaitForCountersAsync(c => c.Sessions > before.Sessions && c.Quits > before.Quits);
+        Assert.Equal((before.Sessions + 1, before.Quits + 1, 3), after); // one session, closed with QUIT on dispose
     }
 
     [RequiresToolFact(Sink)]
@@ -255,8 +257,8 @@ public sealed class SmtpDelivererTests(ITestOutputHelper output)
             Assert.All(attempts, a => Assert.Equal(RecipientOutcome.Delivered, Assert.Single(a.Results).Outcome));
         }
 
-        await sink.StopAsync(); // disposing sent QUIT on every connection; now the counters are final
-        var after = sink.Counters;
+        // Disposing sent QUIT on every connection; wait until the sink has counted every session it saw end.
+        var after = await sink.WaitForCountersAsync(c => c.Messages == 8 && c.Sessions > before.Sessions && c.Sessions == c.Quits);
         output.WriteLine($"{after}");
         Assert.InRange(after.Sessions - before.Sessions, 1, 2);
         Assert.Equal(after.Sessions, after.Quits);
