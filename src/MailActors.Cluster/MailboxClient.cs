@@ -67,9 +67,10 @@ public sealed class MailboxClient
     public async Task<bool> ExistsAsync(string address, CancellationToken ct = default) =>
         MailboxId.TryParse(address, out var mailbox, out _) && await SendAsync(new GetAccount(mailbox), ct) is AccountInfo;
 
+    /// <summary>Delivers one message; <paramref name="bodyText"/> (see <see cref="DeliverMessage"/>) makes it searchable at once.</summary>
     public Task<MessageDeliveredReply> DeliverAsync(string address, string deliveryId, MessageMetadata metadata,
-        string? folderId = null, MessageFlags flags = MessageFlags.None, CancellationToken ct = default) =>
-        Expect<MessageDeliveredReply>(new DeliverMessage(ParseAddress(address), deliveryId, metadata, folderId, flags), ct);
+        string? folderId = null, MessageFlags flags = MessageFlags.None, string? bodyText = null, CancellationToken ct = default) =>
+        Expect<MessageDeliveredReply>(new DeliverMessage(ParseAddress(address), deliveryId, metadata, folderId, flags, bodyText), ct);
 
     public async Task<IReadOnlyList<FolderInfo>> ListFoldersAsync(string address, CancellationToken ct = default) =>
         (await Expect<FolderListReply>(new ListFolders(ParseAddress(address)), ct)).Folders;
@@ -86,6 +87,11 @@ public sealed class MailboxClient
     public Task<MessagePageReply> ListMessagesAsync(string address, string folderId, MessageStatusFilter status = MessageStatusFilter.All,
         int limit = 50, string? cursor = null, CancellationToken ct = default) =>
         Expect<MessagePageReply>(new ListMessages(ParseAddress(address), folderId, status, limit, cursor), ct);
+
+    /// <summary>Full-text search, newest first; throws <see cref="MailboxException"/> (Invalid) for a query that doesn't parse.</summary>
+    public Task<MessagePageReply> SearchAsync(string address, string query, int limit = 50, string? cursor = null,
+        string? folderId = null, CancellationToken ct = default) =>
+        Expect<MessagePageReply>(new SearchMessages(ParseAddress(address), query, limit, cursor, folderId), ct);
 
     public async Task<MessageSummary> GetMessageAsync(string address, long messageId, CancellationToken ct = default) =>
         (await Expect<MessageReply>(new GetMessage(ParseAddress(address), messageId), ct)).Message;

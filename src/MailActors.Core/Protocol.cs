@@ -25,13 +25,18 @@ public sealed record RegisterMailbox(MailboxId Mailbox, string PasswordHash, str
 /// <summary>
 /// Deliver one message. <paramref name="DeliveryId"/> makes it idempotent: a retry with the
 /// same id (after a timeout, say) answers with the first delivery's message id.
+/// <paramref name="BodyText"/> is the body as plain text for the search index (see
+/// <c>MessageParser.BodyText</c>); it is not persisted. Edges that parsed the message pass it
+/// so the message is searchable when the delivery is acknowledged; null makes the mailbox read
+/// the body from the blob store itself, after the reply.
 /// </summary>
 public sealed record DeliverMessage(
     MailboxId Mailbox,
     string DeliveryId,
     MessageMetadata Metadata,
     string? FolderId = null,
-    MessageFlags Flags = MessageFlags.None) : IMailboxCommand
+    MessageFlags Flags = MessageFlags.None,
+    string? BodyText = null) : IMailboxCommand
 {
     public const int MaxDeliveryIdLength = 200;
 }
@@ -76,6 +81,16 @@ public sealed record ListMessages(MailboxId Mailbox, string FolderId, MessageSta
 }
 
 public sealed record GetMessage(MailboxId Mailbox, long MessageId) : IMailboxQuery;
+
+/// <summary>
+/// Full-text search (syntax: <see cref="Search.SearchQuery"/>), newest first, across all folders
+/// or only <paramref name="FolderId"/>. Answered with a <see cref="MessagePageReply"/>, or
+/// <see cref="MailboxErrorCode.Invalid"/> for a query that doesn't parse.
+/// </summary>
+public sealed record SearchMessages(MailboxId Mailbox, string Query, int Limit, string? Cursor = null, string? FolderId = null) : IMailboxQuery
+{
+    public const int MaxLimit = 200;
+}
 
 /// <summary>
 /// The mailbox's journal position once every earlier write is durable: where a realtime client
@@ -151,6 +166,12 @@ public sealed record MessageFlagsChanged(IReadOnlyList<long> MessageIds, Message
 public sealed record MessagesMoved(IReadOnlyList<long> MessageIds, string TargetFolderId, uint FirstUid) : IMailboxEvent;
 
 public sealed record MessagesExpunged(IReadOnlyList<long> MessageIds) : IMailboxEvent;
+
+/// <summary>
+/// The search index's persisted segments are now <paramref name="Segments"/> (after a flush of
+/// recent mail or a merge). Only the mailbox itself cares; it is not pushed to clients.
+/// </summary>
+public sealed record SearchSegmentsChanged(IReadOnlyList<Search.SearchSegmentRef> Segments) : IMailboxEvent;
 
 public sealed record FolderCreated(string FolderId, string Name, uint UidValidity) : IMailboxEvent;
 

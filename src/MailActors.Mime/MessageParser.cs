@@ -46,6 +46,50 @@ public static class MessageParser
             attachments);
     }
 
+    /// <summary>
+    /// The body as plain text for the search index: the text/plain parts that are not
+    /// attachments, else the HTML ones converted to text, at most <see cref="MaxBodyTextChars"/>
+    /// characters. Broken parts give what could be decoded; never throws for bad MIME.
+    /// </summary>
+    public static string BodyText(MimeMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var text = new StringBuilder();
+        try
+        {
+            var bodies = message.BodyParts.OfType<TextPart>().Where(p => !p.IsAttachment).ToList();
+            var plain = bodies.Where(p => p.IsPlain).ToList();
+            foreach (var part in plain.Count > 0 ? plain : bodies.Where(p => p.IsHtml))
+            {
+                if (text.Length >= MaxBodyTextChars) break;
+                var chunk = Head(part, MaxBodyTextChars - text.Length);
+                text.Append(part.IsHtml ? HtmlText(chunk, MaxBodyTextChars - text.Length) : chunk).Append('\n');
+            }
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException or IOException)
+        {
+            // keep what was decoded before the broken part
+        }
+        return text.Length > MaxBodyTextChars ? text.ToString(0, MaxBodyTextChars) : text.ToString();
+    }
+
+    /// <summary>How much body text the search index takes (MessageIndex.MaxBodyChars).</summary>
+    public const int MaxBodyTextChars = MailActors.Core.Search.MessageIndex.MaxBodyChars;
+
+    /// <summary>The body text of a stored message file (see <see cref="BodyText(MimeMessage)"/>); "" when it doesn't parse.</summary>
+    public static async Task<string> BodyTextAsync(Stream stream, CancellationToken ct = default)
+    {
+        try
+        {
+            var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: false, ct);
+            return BodyText(message);
+        }
+        catch (FormatException)
+        {
+            return "";
+        }
+    }
+
     private static string Snippet(MimeMessage message)
     {
         try
@@ -53,8 +97,9 @@ public static class MessageParser
             // Only the start of the body is decoded: TextBody/HtmlBody would decode a whole
             // (possibly 50 MB) text part into one string just to keep 160 characters of it.
             var bodies = message.BodyParts.OfType<TextPart>().Where(p => !p.IsAttachment).ToList();
-            var text = bodies.FirstOrDefault(p => p.IsPlain) is { } plain ? Head(plain) : null;
-            if (string.IsNullOrWhiteSpace(text) && bodies.FirstOrDefault(p => p.IsHtml) is { } html) text = HtmlText(Head(html));
+            var text = bodies.FirstOrDefault(p => p.IsPlain) is { } plain ? Head(plain, SnippetSourceChars) : null;
+            if (string.IsNullOrWhiteSpace(text) && bodies.FirstOrDefault(p => p.IsHtml) is { } html)
+                text = HtmlText(Head(html, SnippetSourceChars), 4 * MessageMetadata.MaxSnippetLength);
             return Clean(Collapse(text ?? ""), MessageMetadata.MaxSnippetLength);
         }
         catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException or IOException)
@@ -63,23 +108,27 @@ public static class MessageParser
         }
     }
 
-    /// <summary>The first few KB of a text part, transfer-decoded and charset-decoded.</summary>
-    private static string Head(TextPart part)
+    private const int SnippetSourceChars = 2 * 1024; // 8 KB of UTF-8, as before
+
+    /// <summary>The start of a text part (about <paramref name="chars"/> characters), transfer-decoded and charset-decoded.</summary>
+    private static string Head(TextPart part, int chars)
     {
         if (part.Content is null) return "";
-        var buffer = new byte[8 * 1024];
+        // UTF-8 takes up to 4 bytes a character; reading 4x then cutting keeps multi-byte text whole.
+        var buffer = new byte[Math.Min(chars, 1 << 20) * (part.IsHtml ? 8 : 4)];
         using var decoded = part.Content.Open();
         var read = decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         var encoding = part.ContentType.CharsetEncoding ?? Encoding.UTF8;
-        return encoding.GetString(buffer, 0, read);
+        var text = encoding.GetString(buffer, 0, read);
+        return text.Length > (part.IsHtml ? 8 * chars : chars) ? text[..(part.IsHtml ? 8 * chars : chars)] : text;
     }
 
-    private static string HtmlText(string html)
+    private static string HtmlText(string html, int maxChars)
     {
         var text = new StringBuilder();
         var tokenizer = new HtmlTokenizer(new StringReader(html));
         var skip = 0;
-        while (tokenizer.ReadNextToken(out var token) && text.Length < 4 * MessageMetadata.MaxSnippetLength)
+        while (tokenizer.ReadNextToken(out var token) && text.Length < maxChars)
         {
             switch (token)
             {

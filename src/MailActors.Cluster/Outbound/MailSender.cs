@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 
 namespace MailActors.Cluster.Outbound;
 
-/// <summary>A stored message ready to go: its blob and what a mailbox keeps about it.</summary>
-public sealed record OutgoingCopy(BlobId Blob, long Size, MessageMetadata Metadata);
+/// <summary>A stored message ready to go: its blob, what a mailbox keeps about it, and its body text for search (null: the mailbox reads it).</summary>
+public sealed record OutgoingCopy(BlobId Blob, long Size, MessageMetadata Metadata, string? BodyText = null);
 
 public sealed record LocalFailure(string Address, string Reason);
 
@@ -42,7 +42,7 @@ public sealed class MailSender(MailboxClient mailboxes, OutboundClient outbound,
     {
         // Fixed length whatever the caller's key: delivery ids have at most 200 characters.
         deliveryKey = "send:" + QueueId(user.Value + "\n" + deliveryKey);
-        var sentReply = await mailboxes.DeliverAsync(user.Value, deliveryKey + ":sent", sent.Metadata, SystemFolders.Sent, MessageFlags.Seen, ct);
+        var sentReply = await mailboxes.DeliverAsync(user.Value, deliveryKey + ":sent", sent.Metadata, SystemFolders.Sent, MessageFlags.Seen, sent.BodyText, ct);
 
         var deliveredLocal = new List<string>();
         var failed = new List<LocalFailure>();
@@ -50,7 +50,7 @@ public sealed class MailSender(MailboxClient mailboxes, OutboundClient outbound,
         {
             try
             {
-                await mailboxes.DeliverAsync(r, deliveryKey, delivered.Metadata, ct: ct);
+                await mailboxes.DeliverAsync(r, deliveryKey, delivered.Metadata, bodyText: delivered.BodyText, ct: ct);
                 deliveredLocal.Add(r);
             }
             catch (MailboxException e) when (e.Code is MailboxErrorCode.QuotaExceeded or MailboxErrorCode.NoSuchMailbox)
