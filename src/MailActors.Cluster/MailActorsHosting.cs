@@ -70,7 +70,7 @@ public static class MailActorsHosting
         {
             builder.WithShardRegion<MailboxRegion>(
                 MailActorsOptions.MailboxTypeName,
-                entityId => MailboxActor.Props(MailboxId.FromNormalized(entityId), options.Mailbox),
+                (_, _, resolver) => entityId => MailboxActor.Props(MailboxId.FromNormalized(entityId), options.Mailbox, resolver.GetService<IBlobStore>()),
                 extractor,
                 new ShardOptions
                 {

@@ -93,6 +93,9 @@ public sealed class MailboxClient
         string? folderId = null, CancellationToken ct = default) =>
         Expect<MessagePageReply>(new SearchMessages(ParseAddress(address), query, limit, cursor, folderId), ct);
 
+    public Task<SearchStatsReply> GetSearchStatsAsync(string address, CancellationToken ct = default) =>
+        Expect<SearchStatsReply>(new GetSearchStats(ParseAddress(address)), ct);
+
     public async Task<MessageSummary> GetMessageAsync(string address, long messageId, CancellationToken ct = default) =>
         (await Expect<MessageReply>(new GetMessage(ParseAddress(address), messageId), ct)).Message;
 

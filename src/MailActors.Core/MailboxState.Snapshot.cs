@@ -5,12 +5,13 @@ namespace MailActors.Core;
 /// string table, subject/Message-ID/snippet as the same packed UTF-8 the mailbox keeps. A
 /// 100,000-message mailbox must load in well under 300 ms, which rules out JSON and any
 /// per-field string round trip.
-/// Formats: 1 = account, folders, messages, delivery ids; 2 = format 1 + sessions at the end.
+/// Formats: 1 = account, folders, messages, delivery ids; 2 = format 1 + sessions at the end;
+/// 3 = format 2 + the search index's segment list.
 /// Journals keep old snapshots, so every format ever written stays readable.
 /// </summary>
 public sealed partial class MailboxState
 {
-    private const byte SnapshotFormat = 2;
+    private const byte SnapshotFormat = 3;
 
     public MailboxSnapshot ToSnapshot()
     {
@@ -103,6 +104,7 @@ public sealed partial class MailboxState
             }
 
             WriteSessions(w);
+            WriteSearchSegments(w);
         }
         return new MailboxSnapshot(buffer.ToArray());
     }
@@ -171,6 +173,7 @@ public sealed partial class MailboxState
             state._deliveryOrder.Enqueue(hash);
         }
         if (format >= 2) state.ReadSessions(r);
+        if (format >= 3) state.ReadSearchSegments(r);
         if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("trailing bytes after the mailbox snapshot");
         return state;
     }

@@ -275,6 +275,9 @@ public sealed partial class MailboxState
             case SessionClosed e:
                 ApplySessionClosed(e);
                 break;
+            case SearchSegmentsChanged e:
+                ApplySearchSegments(e);
+                break;
             default:
                 throw new InvalidOperationException($"unknown event {@event.GetType().Name}");
         }

@@ -92,6 +92,9 @@ public sealed record SearchMessages(MailboxId Mailbox, string Query, int Limit, 
     public const int MaxLimit = 200;
 }
 
+/// <summary>Size of the mailbox's search index (operations, benchmarks): answered with <see cref="SearchStatsReply"/>.</summary>
+public sealed record GetSearchStats(MailboxId Mailbox) : IMailboxQuery;
+
 /// <summary>
 /// The mailbox's journal position once every earlier write is durable: where a realtime client
 /// starts following <see cref="MailboxChanged"/> notifications (answered by the actor, not the state).
@@ -139,6 +142,13 @@ public sealed record MessageReply(MessageSummary Message) : IMailboxReply;
 public sealed record MessagesUpdatedReply(IReadOnlyList<long> Updated, IReadOnlyList<long> NotFound) : IMailboxReply;
 
 public sealed record EventCursorReply(long SeqNr) : IMailboxReply;
+
+/// <summary>
+/// <paramref name="Messages"/> indexed, in <paramref name="Segments"/> written segments plus memory;
+/// <paramref name="MemoryBytes"/> held now (segments load on the first search);
+/// <paramref name="DiskBytes"/> of written segments (serialized, before blob compression).
+/// </summary>
+public sealed record SearchStatsReply(int Messages, int Segments, long MemoryBytes, long DiskBytes) : IMailboxReply;
 
 public sealed record SessionInfo(string SessionHash, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string Client) : IMailboxReply;
 

@@ -12,18 +12,30 @@ namespace MailActors.Mime;
 /// </summary>
 public static class MessageParser
 {
-    public static async Task<MessageMetadata> ParseAsync(string path, BlobId blob, long storedSize, CancellationToken ct = default)
+    public static async Task<MessageMetadata> ParseAsync(string path, BlobId blob, long storedSize, CancellationToken ct = default) =>
+        (await ParseFileAsync(path, blob, storedSize, withBodyText: false, ct)).Metadata;
+
+    /// <summary>
+    /// <see cref="ParseAsync"/> and <see cref="BodyText(MimeMessage)"/> from one parse of the file,
+    /// for edges that deliver the body text with the message. A file that doesn't parse gives ""
+    /// (as <see cref="BodyTextAsync"/> would when the mailbox reads the blob itself).
+    /// </summary>
+    public static Task<(MessageMetadata Metadata, string BodyText)> ParseWithBodyTextAsync(string path, BlobId blob, long storedSize, CancellationToken ct = default) =>
+        ParseFileAsync(path, blob, storedSize, withBodyText: true, ct);
+
+    private static async Task<(MessageMetadata Metadata, string BodyText)> ParseFileAsync(string path, BlobId blob, long storedSize, bool withBodyText, CancellationToken ct)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous);
         try
         {
+            // Persistent: parts are read from the file while it is open, so both are taken here.
             var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, ct);
-            return FromMime(message, blob, storedSize);
+            return (FromMime(message, blob, storedSize), withBodyText ? BodyText(message) : "");
         }
         catch (FormatException)
         {
             stream.Position = 0;
-            return await Unparsable(stream, blob, storedSize, ct);
+            return (await Unparsable(stream, blob, storedSize, ct), "");
         }
     }
 

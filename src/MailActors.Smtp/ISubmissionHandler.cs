@@ -5,8 +5,10 @@ namespace MailActors.Smtp;
 /// <summary>
 /// A message an authenticated user submitted (SMTP submission, or the HTTP API): stored as
 /// <see cref="Blob"/> with Message-ID and Date already present, envelope checked against the user.
+/// <see cref="BodyText"/> is its body for the search index (null: the mailbox reads the blob).
 /// </summary>
-public sealed record Submission(MailboxId User, string Sender, IReadOnlyList<string> Recipients, BlobId Blob, long Size, MessageMetadata Metadata);
+public sealed record Submission(MailboxId User, string Sender, IReadOnlyList<string> Recipients, BlobId Blob, long Size, MessageMetadata Metadata,
+    string? BodyText = null);
 
 /// <summary>The SMTP reply for the end of DATA of a submission.</summary>
 public sealed record SubmissionOutcome(int Code, string Reply)

@@ -80,13 +80,15 @@ internal sealed class IngressPipeline : IAsyncDisposable
         return outcome;
     }
 
-    private sealed record Parsed(IngressJob Job, MessageMetadata? Metadata);
+    /// <param name="BodyText">For the search index, taken from the same parse as the metadata.</param>
+    private sealed record Parsed(IngressJob Job, MessageMetadata? Metadata, string? BodyText = null);
 
     private async Task<Parsed> ParseAsync(IngressJob job)
     {
         try
         {
-            return new Parsed(job, await MessageParser.ParseAsync(job.SpoolPath, job.Blob, job.Size));
+            var (metadata, bodyText) = await MessageParser.ParseWithBodyTextAsync(job.SpoolPath, job.Blob, job.Size);
+            return new Parsed(job, metadata, bodyText);
         }
         catch (Exception e)
         {
@@ -121,7 +123,7 @@ internal sealed class IngressPipeline : IAsyncDisposable
         {
             try
             {
-                await _mailboxes.DeliverAsync(rcpt, deliveryId, metadata);
+                await _mailboxes.DeliverAsync(rcpt, deliveryId, metadata, bodyText: parsed.BodyText);
                 return (rcpt, Error: (MailboxErrorCode?)null);
             }
             catch (MailboxException e)

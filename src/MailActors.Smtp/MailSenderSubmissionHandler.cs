@@ -14,7 +14,7 @@ public sealed class MailSenderSubmissionHandler(MailSender mail, IBounceSender b
             return new SubmissionOutcome(550, $"550 5.1.1 Recipient address rejected: no such mailbox here: {string.Join(", ", unknown)}");
         try
         {
-            var copy = new OutgoingCopy(submission.Blob, submission.Size, submission.Metadata);
+            var copy = new OutgoingCopy(submission.Blob, submission.Size, submission.Metadata, submission.BodyText);
             // Per transaction: the stored bytes carry this session's Received header, so a client
             // retrying after a lost reply sends again (at least once, never lost).
             var key = $"submission:{submission.Blob}";

@@ -170,7 +170,7 @@ internal sealed partial class SmtpSession
                     log.LogWarning("smtp {Id} message of {User} from {Address} refused: {Reply}", _id, user, connection.RemoteAddress, refusal);
                     return (false, refusal);
                 }
-                submission = new Submission(user, sender, recipients, prepared!.Id, prepared.Size, prepared.Metadata);
+                submission = new Submission(user, sender, recipients, prepared!.Id, prepared.Size, prepared.Metadata, prepared.BodyText);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -195,7 +195,7 @@ internal sealed partial class SmtpSession
         }
     }
 
-    private sealed record Prepared(BlobId Id, long Size, MessageMetadata Metadata);
+    private sealed record Prepared(BlobId Id, long Size, MessageMetadata Metadata, string BodyText);
 
     /// <summary>
     /// Parses the spool file; refuses a From/Sender that isn't the user; adds Message-ID and Date
@@ -241,7 +241,8 @@ internal sealed partial class SmtpSession
             Date = addDate ? now : metadata.Date,
             MessageIdHeader = messageId ?? metadata.MessageIdHeader,
         };
-        return (null, new Prepared(blob.Id, blob.Size, metadata));
+        // Read while the spool is open (persistent parse); the added headers don't change the body.
+        return (null, new Prepared(blob.Id, blob.Size, metadata, MessageParser.BodyText(parsed)));
     }
 
     private static FileStream OpenSpool(string path) =>

@@ -1,3 +1,4 @@
+using MailActors.Core.Search;
 using MailActors.Core;
 using MailActors.Core.Outbound;
 
@@ -49,6 +50,7 @@ internal static class Samples
         [
             new RegisterMailbox(Alice, "hash", "Alice", 1000),
             new DeliverMessage(Alice, "d-1", Meta(), "f1", MessageFlags.Seen),
+            new DeliverMessage(Alice, "d-2", Meta(), BodyText: "Hello Bob,\nthe quarterly report — ünïcødé ✓"),
             new CreateFolder(Alice, "Work"),
             new RenameFolder(Alice, "f1", "Jobs"),
             new DeleteFolder(Alice, "f1"),
@@ -63,6 +65,8 @@ internal static class Samples
             new GetMessage(Alice, 9),
             new CheckSession(Alice, SessionHash),
             new GetEventCursor(Alice),
+            new SearchMessages(Alice, "from:bob \"quarterly report\" -is:read", 50, "AQAAAAAAAAAH", "inbox"),
+            new GetSearchStats(Alice),
             new MailboxError(MailboxErrorCode.QuotaExceeded, "full"),
             new AccountInfo(Alice, "Alice", "hash", 100, 50, 3, DateTimeOffset.UnixEpoch),
             new MessageDeliveredReply(7, "inbox", 3, true),
@@ -73,6 +77,7 @@ internal static class Samples
             new MessagesUpdatedReply([1, 2], [3]),
             new SessionInfo(SessionHash, At, At.AddDays(30), "curl/8.5"),
             new EventCursorReply(12345),
+            new SearchStatsReply(100_000, 3, 123_456_789, 98_765_432),
             Done.Instance,
             registered,
             new MessageDelivered("d-1", 7, "inbox", 3, DateTimeOffset.UnixEpoch.AddDays(20000), MessageFlags.None, Meta()),
@@ -84,6 +89,7 @@ internal static class Samples
             new FoldersDeleted(["f2", "f3"]),
             new SessionOpened(SessionHash, At, At.AddDays(30), "Mozilla/5.0 — ünïcødé ✓"),
             new SessionClosed(SessionHash),
+            new SearchSegmentsChanged([new SearchSegmentRef(BlobId.Of([1, 2, 3]), 1, 1000, 998, 1_234_567), new SearchSegmentRef(BlobId.Of([4]), 1001, 1500, 500, 654_321)]),
             Changed(),
             new MailboxSnapshot([1, 2, 3, 4]),
             new EnqueueOutbound("example.org", Outbound()),

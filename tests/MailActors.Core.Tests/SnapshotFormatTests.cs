@@ -44,9 +44,10 @@ public class SnapshotFormatTests
         state.Run<SessionInfo>(new OpenSession(Alice, "abc", T0.AddDays(1), "Firefox"));
 
         var data = state.ToSnapshot().Data;
-        Assert.Equal(2, data[0]);
+        Assert.Equal(3, data[0]);
         var restored = MailboxState.FromSnapshot(new MailboxSnapshot(data));
         Assert.Equal(state.Sessions, restored.Sessions);
+        Assert.Empty(restored.SearchSegments);
         Assert.Equal(MailboxStateTests.Render(state), MailboxStateTests.Render(restored));
     }
 
@@ -54,7 +55,21 @@ public class SnapshotFormatTests
     public void Formats_from_the_future_are_refused()
     {
         var data = Registered().ToSnapshot().Data;
-        Assert.Throws<InvalidDataException>(() => MailboxState.FromSnapshot(new MailboxSnapshot([3, .. data[1..]])));
+        Assert.Throws<InvalidDataException>(() => MailboxState.FromSnapshot(new MailboxSnapshot([4, .. data[1..]])));
         Assert.Throws<InvalidDataException>(() => MailboxState.FromSnapshot(new MailboxSnapshot([0, .. data[1..]])));
+    }
+
+    [Fact]
+    public void The_search_segment_list_survives_a_snapshot()
+    {
+        var state = Registered();
+        IReadOnlyList<MailActors.Core.Search.SearchSegmentRef> segments =
+        [
+            new(BlobId.Of([1]), 1, 1000, 990, 1_234_567),
+            new(BlobId.Of([2]), 1001, 1400, 400, 98_765),
+        ];
+        state.Apply(new SearchSegmentsChanged(segments));
+        var restored = MailboxState.FromSnapshot(state.ToSnapshot());
+        Assert.Equal(segments, restored.SearchSegments);
     }
 }

@@ -4,6 +4,8 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
 using MailActors.Core;
+using MailActors.Core.Search;
+using MailActors.Storage.Blobs;
 
 namespace MailActors.Cluster.Mailboxes;
 
@@ -15,7 +17,7 @@ namespace MailActors.Cluster.Mailboxes;
 /// ever told about a change that could still be lost. A failed write stops the actor and the
 /// next command recovers it from the journal.
 /// </summary>
-public sealed class MailboxActor : UntypedPersistentActor
+public sealed partial class MailboxActor : UntypedPersistentActor
 {
     private readonly MailboxId _mailbox;
     private readonly MailboxSettings _settings;
@@ -30,17 +32,20 @@ public sealed class MailboxActor : UntypedPersistentActor
     private readonly string _topic;
     private readonly HashSet<string> _touchedFolders = new(StringComparer.Ordinal);
 
-    public MailboxActor(MailboxId mailbox, MailboxSettings settings)
+    /// <param name="blobs">Where search index segments are written and message bodies read; without it the index lives in memory only.</param>
+    public MailboxActor(MailboxId mailbox, MailboxSettings settings, IBlobStore? blobs = null)
     {
         _mailbox = mailbox;
         _settings = settings;
+        _blobs = blobs;
+        _search = new MailboxSearchIndex(settings.SearchFlushAt);
         _state = new MailboxState(mailbox);
         PersistenceId = PersistenceIdFor(mailbox);
         _topic = MailboxChanged.Topic(mailbox);
     }
 
-    public static Props Props(MailboxId mailbox, MailboxSettings settings) =>
-        Akka.Actor.Props.Create(() => new MailboxActor(mailbox, settings));
+    public static Props Props(MailboxId mailbox, MailboxSettings settings, IBlobStore? blobs = null) =>
+        Akka.Actor.Props.Create(() => new MailboxActor(mailbox, settings, blobs));
 
     public static string PersistenceIdFor(MailboxId mailbox) => "mailbox-" + mailbox.Value;
 
@@ -58,13 +63,18 @@ public sealed class MailboxActor : UntypedPersistentActor
                 _eventsSinceSnapshot++;
                 break;
             case RecoveryCompleted:
-                if (_state.IsRegistered) Context.SetReceiveTimeout(_settings.PassivateAfter);
+                if (_state.IsRegistered)
+                {
+                    Context.SetReceiveTimeout(_settings.PassivateAfter);
+                    RecoverSearch();
+                }
                 break;
         }
     }
 
     protected override void OnCommand(object message)
     {
+        if (HandleSearch(message)) return;
         switch (message)
         {
             case GetEventCursor when _state.IsRegistered:
@@ -88,6 +98,11 @@ public sealed class MailboxActor : UntypedPersistentActor
                 break;
             case ReceiveTimeout:
                 Context.Parent.Tell(new Passivate(StopMailbox.Instance));
+                break;
+            case StopMailbox when !_stopping && _blobs is not null && (_search.MessagesInMemory > 0 || _writing is not null):
+                // Write recent mail's index segment first, so the next start needn't re-read those bodies.
+                _stopping = true;
+                WriteSegments();
                 break;
             case StopMailbox:
                 // Let in-flight writes finish and answer before the actor goes.
@@ -120,6 +135,7 @@ public sealed class MailboxActor : UntypedPersistentActor
             _state.CollectTouchedFolders(e, _touchedFolders);
             _state.Apply(e);
         }
+        IndexDelivered(decision.Events, command);
         var change = ChangeNotification(decision.Events);
         _pending++;
         _eventsSinceSnapshot += decision.Events.Count;

@@ -10,4 +10,7 @@ public sealed record MailboxSettings
     public TimeSpan PassivateAfter { get; init; } = TimeSpan.FromMinutes(2);
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Recent mail's in-memory search segment is written to the blob store once it holds this many messages.</summary>
+    public int SearchFlushAt { get; init; } = Core.Search.MailboxSearchIndex.DefaultFlushAtMessages;
 }

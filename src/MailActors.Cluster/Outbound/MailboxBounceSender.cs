@@ -48,7 +48,7 @@ public sealed class MailboxBounceSender(MailboxClient mailboxes, IBlobStore blob
         var deliveryId = $"dsn:{message.QueueId}:{string.Join(',', failed.Select(f => f.Recipient).Order(StringComparer.OrdinalIgnoreCase))}";
         if (deliveryId.Length > DeliverMessage.MaxDeliveryIdLength)
             deliveryId = "dsn:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(deliveryId)));
-        await mailboxes.DeliverAsync(message.Sender, deliveryId, metadata, ct: ct);
+        await mailboxes.DeliverAsync(message.Sender, deliveryId, metadata, bodyText: MessageParser.BodyText(dsn), ct: ct);
         log.LogInformation("{QueueId}: bounce for {Recipients} delivered to {Sender}", message.QueueId, string.Join(", ", failed.Select(f => f.Recipient)), message.Sender);
     }
 }

@@ -38,6 +38,8 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(GetMessage)] = "q.message",
         [typeof(CheckSession)] = "q.session",
         [typeof(GetEventCursor)] = "q.event-cursor",
+        [typeof(SearchMessages)] = "q.search",
+        [typeof(GetSearchStats)] = "q.search-stats",
         // replies
         [typeof(MailboxError)] = "r.error",
         [typeof(AccountInfo)] = "r.account",
@@ -50,6 +52,7 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(SessionInfo)] = "r.session",
         [typeof(EventCursorReply)] = "r.event-cursor",
         [typeof(Done)] = "r.done",
+        [typeof(SearchStatsReply)] = "r.search-stats",
         // events
         [typeof(AccountRegistered)] = "e.registered",
         [typeof(MessageDelivered)] = "e.delivered",
@@ -61,6 +64,7 @@ public sealed class MailSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(FoldersDeleted)] = "e.folders-deleted",
         [typeof(SessionOpened)] = "e.session-opened",
         [typeof(SessionClosed)] = "e.session-closed",
+        [typeof(SearchSegmentsChanged)] = "e.search-segments",
         // notifications
         [typeof(MailboxChanged)] = "n.changed",
         // outbound queue

@@ -47,6 +47,13 @@ internal sealed class FieldIndex
         return _sorted;
     }
 
+    /// <summary>Sorts pending terms in and trims every list: afterwards reads mutate nothing.</summary>
+    public void Freeze()
+    {
+        MergeRecent();
+        foreach (var list in _lists.Values) list.TrimExcess();
+    }
+
     /// <summary>Drops the ids from every list and forgets terms left with none; returns the bytes now used.</summary>
     public long RemoveIds(IReadOnlySet<long> ids)
     {

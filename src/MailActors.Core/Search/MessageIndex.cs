@@ -55,6 +55,58 @@ public sealed partial class MessageIndex
     /// <summary>Messages in the index.</summary>
     public int Count => _all.Count - _removed.Count;
 
+    /// <summary>The smallest indexed id (-1 when empty).</summary>
+    public long MinId => _all.Count == 0 ? -1 : _all.BlockFirstId(0);
+
+    /// <summary>The largest indexed id (-1 when empty).</summary>
+    public long MaxId => _all.LastId;
+
+    /// <summary>
+    /// Finishes pending internal reorganisation (recent terms into the sorted array, buffers
+    /// trimmed) so that from now on reads change nothing: a frozen index that no one adds to
+    /// can be searched, serialized and merged from several threads at once.
+    /// </summary>
+    public void Freeze()
+    {
+        Compact();
+        foreach (var field in _fields) field.Freeze();
+        _all.TrimExcess();
+        _bytes = FixedBytes;
+        foreach (var field in _fields) _bytes += field.ApproximateBytes();
+    }
+
+    /// <summary>
+    /// One index holding the messages of <paramref name="parts"/> for which <paramref name="keep"/>
+    /// is true (a merge of segments, dropping deleted mail). Parts are read only; the result is frozen.
+    /// </summary>
+    public static MessageIndex Merge(IEnumerable<MessageIndex> parts, Func<long, bool> keep)
+    {
+        var merged = new MessageIndex();
+        foreach (var part in parts.OrderBy(p => p.MinId))
+        {
+            bool Kept(long id) => keep(id) && !part._removed.Contains(id);
+            foreach (var (id, _) in part._all.Entries())
+                if (Kept(id)) merged._all.Add(id, default);
+            for (var f = 0; f < FieldCount; f++)
+            {
+                var source = part._fields[f];
+                var target = merged._fields[f];
+                foreach (var term in source.SortedTerms())
+                {
+                    PostingList? list = null;
+                    foreach (var (id, positions) in source.Get(term)!.Entries())
+                    {
+                        if (!Kept(id)) continue;
+                        list ??= target.GetOrAdd(term, ref merged._bytes);
+                        list.Add(id, positions);
+                    }
+                }
+            }
+        }
+        merged.Freeze();
+        return merged;
+    }
+
     /// <summary>Approximate heap bytes held (64-bit object layout), for the mailbox's memory budget.</summary>
     public long ApproximateBytes => _bytes + _all.ApproximateBytes + (long)_removed.Count * RemovedEntryBytes;
 

@@ -59,9 +59,10 @@ public static class ComposeEndpoints
 
             var sentCopy = await blobs.PutAsync((stream, token) => MessageComposer.WriteAsync(message, stream, includeBcc: true, token), ct);
             var deliveredCopy = await blobs.PutAsync((stream, token) => MessageComposer.WriteAsync(message, stream, includeBcc: false, token), ct);
+            var bodyText = MessageParser.BodyText(message); // the same for both copies (they differ only in Bcc)
             var result = await mail.SendAsync(sender, sender.Value, recipients,
-                new OutgoingCopy(sentCopy.Id, sentCopy.Size, MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size)),
-                new OutgoingCopy(deliveredCopy.Id, deliveredCopy.Size, MessageParser.FromMime(message, deliveredCopy.Id, deliveredCopy.Size)),
+                new OutgoingCopy(sentCopy.Id, sentCopy.Size, MessageParser.FromMime(message, sentCopy.Id, sentCopy.Size), bodyText),
+                new OutgoingCopy(deliveredCopy.Id, deliveredCopy.Size, MessageParser.FromMime(message, deliveredCopy.Id, deliveredCopy.Size), bodyText),
                 deliveryId, ct);
             metrics.MessagesSent.Add(1);
             return TypedResults.Created($"/v1/messages/{result.SentMessageId}",
