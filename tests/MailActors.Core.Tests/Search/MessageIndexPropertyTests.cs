@@ -22,7 +22,7 @@ public class MessageIndexPropertyTests
     ];
 
     private static readonly string[] Attachments = ["report.pdf", "alpha beta.txt", "Müller.doc", "東京.png", "q1-report.xlsx"];
-    private static readonly string[] Folders = ["inbox", "archive", "Trash"];
+    internal static readonly string[] Folders = ["inbox", "archive", "Trash"];
     private static readonly string[] Separators = [" ", " ", " ", ", ", ". ", "\n", "-", "/"];
     private static readonly DateTimeOffset Epoch = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -30,11 +30,11 @@ public class MessageIndexPropertyTests
         Gen.Select(Gen.OneOf(Vocabulary), Gen.OneOf(Separators)).Array[0, maxWords]
             .Select(parts => string.Concat(parts.Select(p => p.Item1 + p.Item2)));
 
-    private static readonly Gen<IndexedMessage> Message =
+    internal static readonly Gen<IndexedMessage> Message =
         Gen.Select(Gen.OneOf(Addresses), Gen.OneOf(Addresses).Array[0, 3], Gen.OneOf(Addresses).Array[0, 2], Text(4), Text(12), Gen.OneOf(Attachments).Array[0, 2],
             (from, to, cc, subject, body, files) => new IndexedMessage(from, to, cc, subject, body, files));
 
-    private static readonly Gen<MessageFacts> Facts =
+    internal static readonly Gen<MessageFacts> Facts =
         Gen.Select(Gen.OneOf(Folders), Gen.Bool, Gen.Bool, Gen.Long[0, 100_000], Gen.Int[0, 59 * 86_400],
             (folder, read, flagged, size, seconds) => new MessageFacts(folder, read, flagged, false, size, Epoch.AddSeconds(seconds)));
 
@@ -71,7 +71,7 @@ public class MessageIndexPropertyTests
         Gen.Select(Gen.OneOf("before", "after"), Gen.Int[0, 60], (op, day) => $"{op}:{Epoch.AddDays(day):yyyy-MM-dd}"),
         Gen.Select(Gen.OneOf("larger", "smaller"), Gen.OneOf("10k", "50000", "1M", "0"), (op, size) => $"{op}:{size}"));
 
-    private static readonly Gen<string> QueryText =
+    internal static readonly Gen<string> QueryText =
         Gen.Select(Gen.Select(Gen.Bool, Gen.Int[0, 4], QueryPiece).Array[1, 4], Gen.Bool,
             (pieces, trailingSpace) => string.Join(' ', pieces.Select(p => (p.Item1 && p.Item2 == 0 ? "-" : "") + p.Item3)) + (trailingSpace ? " " : ""));
 
