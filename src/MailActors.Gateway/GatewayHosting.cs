@@ -116,6 +116,7 @@ public static class GatewayHosting
         AuthEndpoints.Map(v1);
         FolderEndpoints.Map(v1);
         MessageEndpoints.Map(v1);
+        SearchEndpoints.Map(v1);
         ComposeEndpoints.Map(v1, options);
         EventEndpoints.Map(v1);
         AdminEndpoints.Map(v1);

@@ -34,12 +34,12 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
         _blobs = new CountingBlobStore(new FileBlobStore(dir + ".blobs"));
     }
 
-    private IActorRef Mailbox(int flushAt = 1000) =>
-        ChildActorOf(MailboxActor.Props(Alice, new MailboxSettings { SearchFlushAt = flushAt }, _blobs));
+    private IActorRef Mailbox(int flushAt = 1000, TimeSpan? unloadAfter = null) =>
+        ChildActorOf(MailboxActor.Props(Alice, new MailboxSettings { SearchFlushAt = flushAt, SearchUnloadAfter = unloadAfter ?? TimeSpan.FromMinutes(5) }, _blobs));
 
-    private IActorRef Registered(int flushAt = 1000)
+    private IActorRef Registered(int flushAt = 1000, TimeSpan? unloadAfter = null)
     {
-        var mailbox = Mailbox(flushAt);
+        var mailbox = Mailbox(flushAt, unloadAfter);
         mailbox.Tell(new RegisterMailbox(Alice, "hash", "Alice", 1L << 30));
         ExpectMsg<Done>();
         return mailbox;
@@ -228,6 +228,22 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
         Assert.Equal(sent.Skip(2).Select(s => s.Id).Reverse(), Search(mailbox, "common"));
         mailbox = Restart(mailbox, graceful: true, flushAt: 2);
         Assert.Equal(sent.Skip(2).Select(s => s.Id).Reverse(), Search(mailbox, "common"));
+    }
+
+    [Fact]
+    public void Segments_leave_memory_when_nobody_searches_and_come_back_for_the_next_search()
+    {
+        var mailbox = Registered(flushAt: 2, unloadAfter: TimeSpan.FromMilliseconds(300));
+        var sent = Enumerable.Range(0, 6).Select(i => Deliver(mailbox, "bob@example.org", "Unload", $"word{i} common")).ToList();
+        Assert.Equal(6, Search(mailbox, "common").Count);
+        long Memory()
+        {
+            mailbox.Tell(new GetSearchStats(Alice));
+            return ExpectMsg<SearchStatsReply>().MemoryBytes;
+        }
+        var loaded = Memory();
+        AwaitAssert(() => Assert.True(Memory() < loaded / 2), TimeSpan.FromSeconds(10));
+        Assert.Equal(sent.Select(s => s.Id).Reverse(), Search(mailbox, "common"));
     }
 
     // ---- property: the actor against brute force, through restarts -----------------------------

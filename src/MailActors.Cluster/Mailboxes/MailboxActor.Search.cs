@@ -42,6 +42,11 @@ public sealed partial class MailboxActor : IWithTimers
         public static readonly RetryFlush Instance = new();
     }
 
+    private sealed class UnloadSegments
+    {
+        public static readonly UnloadSegments Instance = new();
+    }
+
     private bool SearchReady => _toIndex.Count == 0 && _search.IsLoaded;
 
     /// <summary>After recovery: the persisted segments (not loaded yet) and the mail no segment holds.</summary>
@@ -71,6 +76,10 @@ public sealed partial class MailboxActor : IWithTimers
             case SearchMessages q:
                 if (!SearchReady) Wait(q);
                 else ReplyAfterPendingWrites(Search(q));
+                Timers.StartSingleTimer(nameof(UnloadSegments), UnloadSegments.Instance, _settings.SearchUnloadAfter);
+                return true;
+            case UnloadSegments:
+                if (_waitingSearches.Count == 0 && !_loading) _search.Unload();
                 return true;
             case GetSearchStats:
                 ReplyAfterPendingWrites(new SearchStatsReply(_search.Count, _search.WrittenRefs.Count, _search.MemoryBytes, _search.DiskBytes));

@@ -13,4 +13,7 @@ public sealed record MailboxSettings
 
     /// <summary>Recent mail's in-memory search segment is written to the blob store once it holds this many messages.</summary>
     public int SearchFlushAt { get; init; } = Core.Search.MailboxSearchIndex.DefaultFlushAtMessages;
+
+    /// <summary>Loaded search segments leave memory after this long without a search (recent mail's segment stays).</summary>
+    public TimeSpan SearchUnloadAfter { get; init; } = TimeSpan.FromMinutes(5);
 }

@@ -92,6 +92,13 @@ public sealed class MailboxSearchIndex(int flushAtMessages = MailboxSearchIndex.
         return true;
     }
 
+    /// <summary>Drops the loaded written segments from memory (a mailbox nobody searched for a while); the next search loads them again.</summary>
+    public void Unload()
+    {
+        foreach (var s in _segments)
+            if (s.Ref is not null) s.Index = null;
+    }
+
     /// <summary>Indexes new mail; ids must grow (mail is numbered in arrival order).</summary>
     public void Add(long messageId, IndexedMessage message)
     {
