@@ -70,6 +70,16 @@ internal sealed class FieldIndex
         return ApproximateBytes();
     }
 
+    /// <summary>Forgets terms whose list is empty (after a merge dropped all their messages).</summary>
+    public void DropEmptyLists()
+    {
+        var emptied = _lists.Where(e => e.Value.Count == 0).Select(e => e.Key).ToList();
+        if (emptied.Count == 0) return;
+        foreach (var term in emptied) _lists.Remove(term);
+        MergeRecent();
+        _sorted = _sorted.Where(_lists.ContainsKey).ToArray();
+    }
+
     public long ApproximateBytes()
     {
         long bytes = 0;

@@ -82,27 +82,25 @@ public sealed partial class MessageIndex
     public static MessageIndex Merge(IEnumerable<MessageIndex> parts, Func<long, bool> keep)
     {
         var merged = new MessageIndex();
+        long[] ids = [];
+        int[] starts = [], positions = [];
         foreach (var part in parts.OrderBy(p => p.MinId))
         {
-            bool Kept(long id) => keep(id) && !part._removed.Contains(id);
-            foreach (var (id, _) in part._all.Entries())
-                if (Kept(id)) merged._all.Add(id, default);
+            var removed = part._removed;
+            Func<long, bool> kept = removed.Count == 0 ? keep : id => keep(id) && !removed.Contains(id);
+            merged._all.AppendFrom(part._all, kept, ref ids, ref starts, ref positions);
             for (var f = 0; f < FieldCount; f++)
             {
                 var source = part._fields[f];
                 var target = merged._fields[f];
                 foreach (var term in source.SortedTerms())
                 {
-                    PostingList? list = null;
-                    foreach (var (id, positions) in source.Get(term)!.Entries())
-                    {
-                        if (!Kept(id)) continue;
-                        list ??= target.GetOrAdd(term, ref merged._bytes);
-                        list.Add(id, positions);
-                    }
+                    var list = target.GetOrAdd(term, ref merged._bytes);
+                    list.AppendFrom(source.Get(term)!, kept, ref ids, ref starts, ref positions);
                 }
             }
         }
+        merged.DropEmptyTerms();
         merged.Freeze();
         return merged;
     }
@@ -143,6 +141,11 @@ public sealed partial class MessageIndex
         _removed.Add(messageId);
         if (_removed.Count >= Math.Max(_compactAfterRemoved, Count / 8)) Compact();
         return true;
+    }
+
+    private void DropEmptyTerms()
+    {
+        foreach (var field in _fields) field.DropEmptyLists();
     }
 
     /// <summary>Rewrites every list without the removed messages (also done automatically, see the class remarks).</summary>

@@ -127,6 +127,25 @@ internal sealed class PostingList(bool positional)
         }
     }
 
+    /// <summary>
+    /// Appends the entries of <paramref name="source"/> that <paramref name="keep"/> accepts
+    /// (a segment merge), decoding a block at a time into reused buffers.
+    /// </summary>
+    public void AppendFrom(PostingList source, Func<long, bool> keep, ref long[] ids, ref int[] starts, ref int[] positions)
+    {
+        for (var block = 0; block < source.BlockCount; block++)
+        {
+            var n = source.DecodeBlock(block, ref ids, ref starts, ref positions);
+            for (var i = 0; i < n; i++)
+            {
+                if (!keep(ids[i])) continue;
+                var entry = positions.AsSpan(starts[i], starts[i + 1] - starts[i]);
+                if (_count > 0 && ids[i] <= _last) Add(ids[i], entry); // overlapping parts: still correct, just slower
+                else Append(ids[i], entry);
+            }
+        }
+    }
+
     /// <summary>All entries, oldest first (compaction, re-encoding, tests).</summary>
     public IEnumerable<(long Id, int[] Positions)> Entries()
     {
