@@ -17,8 +17,10 @@ namespace MailActors.Core.Search;
 public sealed class MailboxSearchIndex(int flushAtMessages = MailboxSearchIndex.DefaultFlushAtMessages,
     long flushAtBytes = MailboxSearchIndex.DefaultFlushAtBytes, int mergeFactor = MailboxSearchIndex.DefaultMergeFactor)
 {
-    public const int DefaultFlushAtMessages = 1000;
-    public const long DefaultFlushAtBytes = 32L << 20;
+    // Small, because recent mail's segment is held by every active mailbox, searched or not:
+    // 256 messages of ~50 KB mail is ~3 MB. Merges keep the segment count logarithmic.
+    public const int DefaultFlushAtMessages = 256;
+    public const long DefaultFlushAtBytes = 4L << 20;
     public const int DefaultMergeFactor = 4;
 
     private readonly List<Segment> _segments = [];
