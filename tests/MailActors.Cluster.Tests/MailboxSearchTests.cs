@@ -235,13 +235,18 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
     {
         var mailbox = Registered(flushAt: 2, unloadAfter: TimeSpan.FromMilliseconds(300));
         var sent = Enumerable.Range(0, 6).Select(i => Deliver(mailbox, "bob@example.org", "Unload", $"word{i} common")).ToList();
-        Assert.Equal(6, Search(mailbox, "common").Count);
-        long Memory()
+        SearchStatsReply Stats()
         {
             mailbox.Tell(new GetSearchStats(Alice));
-            return ExpectMsg<SearchStatsReply>().MemoryBytes;
+            return ExpectMsg<SearchStatsReply>();
         }
+        long Memory() => Stats().MemoryBytes;
+        // Never searched: the written segments are not kept in memory.
+        AwaitAssert(() => Assert.Equal(3, Stats().Segments), TimeSpan.FromSeconds(10));
+        var cold = Memory();
+        Assert.Equal(6, Search(mailbox, "common").Count);
         var loaded = Memory();
+        Assert.True(loaded > cold, $"{loaded} > {cold}");
         AwaitAssert(() => Assert.True(Memory() < loaded / 2), TimeSpan.FromSeconds(10));
         Assert.Equal(sent.Select(s => s.Id).Reverse(), Search(mailbox, "common"));
     }

@@ -52,6 +52,21 @@ public sealed class SmtpIngressTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mail_is_searchable_by_its_body_as_soon_as_the_server_says_250()
+    {
+        using var client = await ConnectAsync();
+        var html = Message("Weekly digest");
+        html.Body = new TextPart("html") { Text = "<p>The <b>okapi</b> exhibit opens on Monday.</p><script>ignored()</script>" };
+        await client.SendAsync(html); // returns on 250: every mailbox event is durable
+        await client.SendAsync(Message("Plain", body: "Nothing about that animal here."));
+
+        var hits = await _server.Mailboxes.SearchAsync("alice@example.test", "okapi exhibit ");
+        Assert.Equal("Weekly digest", Assert.Single(hits.Items).Metadata.Subject);
+        Assert.Empty((await _server.Mailboxes.SearchAsync("alice@example.test", "ignored ")).Items); // script text is not body text
+        Assert.Empty((await _server.Mailboxes.SearchAsync("bob@example.test", "okapi")).Items);
+    }
+
+    [Fact]
     public async Task MailKit_delivers_into_the_mailbox_with_trace_headers_and_metadata()
     {
         using var client = await ConnectAsync();

@@ -426,7 +426,7 @@ public static class SearchBench
             string.Create(inv, $"| MailActors delivery, {InFlight} in flight: blob store (fsync) + MIME parse + journal + index | **{f.DeliveriesPerSecond:N0} msg/s** ({f.DeliveryTime.TotalSeconds:N1} s) |"),
             string.Create(inv, $"| `MessageIndex.Add` alone, one thread (parsing not timed) | {f.AddPerSecond:N0} msg/s ({f.AddTime.TotalMilliseconds * 1000 / n:N0} µs/message) |"),
             f.Stats is { } s
-                ? $"| index in memory (`GetSearchStatsAsync`: {s.Messages:N0} messages, {s.Segments} written segment{(s.Segments == 1 ? "" : "s")}) | {PerMessage(s.MemoryBytes)} |"
+                ? $"| index in memory right after delivery, before any search (recent mail's segment only; {s.Segments} written segment{(s.Segments == 1 ? "" : "s")} not loaded) | {PerMessage(s.MemoryBytes)} |"
                 : $"| index in memory (`GetSearchStatsAsync`) | n/a: {f.StatsError} |",
             f.Stats is { } d ? $"| index on disk (`GetSearchStatsAsync`) | {PerMessage(d.DiskBytes)} |" : $"| index on disk (`GetSearchStatsAsync`) | n/a |",
             $"| standalone `MessageIndex.ApproximateBytes` | {PerMessage(f.ApproximateBytes)} |",

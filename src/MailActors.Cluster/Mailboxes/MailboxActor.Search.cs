@@ -30,6 +30,7 @@ public sealed partial class MailboxActor : IWithTimers
     private MailboxSearchIndex.Segment? _writing;
     private IReadOnlyList<MailboxSearchIndex.Segment>? _merging;
     private bool _stopping;
+    private bool _searchedRecently; // within SearchUnloadAfter: keep written segments loaded
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -76,10 +77,12 @@ public sealed partial class MailboxActor : IWithTimers
             case SearchMessages q:
                 if (!SearchReady) Wait(q);
                 else ReplyAfterPendingWrites(Search(q));
+                _searchedRecently = true;
                 Timers.StartSingleTimer(nameof(UnloadSegments), UnloadSegments.Instance, _settings.SearchUnloadAfter);
                 return true;
             case UnloadSegments:
-                if (_waitingSearches.Count == 0 && !_loading) _search.Unload();
+                _searchedRecently = false;
+                UnloadIfIdle();
                 return true;
             case GetSearchStats:
                 ReplyAfterPendingWrites(new SearchStatsReply(_search.Count, _search.WrittenRefs.Count, _search.MemoryBytes, _search.DiskBytes));
@@ -298,6 +301,7 @@ public sealed partial class MailboxActor : IWithTimers
         }
         _search.Written(written.Segment, written.Ref);
         PersistSegmentList();
+        UnloadIfIdle();
         WriteSegments();
         MergeSegments();
     }
@@ -342,7 +346,17 @@ public sealed partial class MailboxActor : IWithTimers
         }
         _search.Merged(merged.Run, merged.Ref, merged.Index);
         PersistSegmentList();
+        UnloadIfIdle();
         MergeSegments();
+    }
+
+    /// <summary>
+    /// A mailbox nobody searched lately keeps only recent mail's segment in memory: written
+    /// segments are dropped and loaded again by the next search.
+    /// </summary>
+    private void UnloadIfIdle()
+    {
+        if (!_searchedRecently && _waitingSearches.Count == 0 && !_loading) _search.Unload();
     }
 
     /// <summary>Journals the written segments, so recovery finds them (and needs no message body for them).</summary>
