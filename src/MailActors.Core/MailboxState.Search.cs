@@ -19,6 +19,8 @@ public sealed partial class MailboxState
 
     public MessageSummary? SummaryOf(long messageId) => _messages.TryGetValue(messageId, out var m) ? m.ToSummary() : null;
 
+    public BlobId? BlobOf(long messageId) => _messages.TryGetValue(messageId, out var m) ? m.Blob : null;
+
     public bool HasFolder(string folderId) => _folders.ContainsKey(folderId);
 
     /// <summary>The index document of a stored message with <paramref name="body"/> as its text; null when it is gone.</summary>

@@ -82,6 +82,8 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
         return ids;
     }
 
+    private bool Exists(BlobId id) => _blobs.ExistsAsync(id).GetAwaiter().GetResult();
+
     /// <summary>Delete twice: to Trash, then out of the mailbox.</summary>
     private void Expunge(IActorRef mailbox, params long[] ids)
     {
@@ -226,6 +228,10 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
             Assert.InRange(ExpectMsg<SearchStatsReply>().Segments, 1, 2);
         }, TimeSpan.FromSeconds(10));
         Assert.Equal(sent.Skip(2).Select(s => s.Id).Reverse(), Search(mailbox, "common"));
+        // The segments a merge replaced are deleted once the journal names the merged one; no message blob is.
+        AwaitAssert(() => Assert.True(_blobs.Deleted.Count >= 4), TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(_blobs.Deleted, id => sent.Any(s => s.Meta.Blob == id));
+        foreach (var id in _blobs.Deleted) Assert.False(Exists(id));
         mailbox = Restart(mailbox, graceful: true, flushAt: 2);
         Assert.Equal(sent.Skip(2).Select(s => s.Id).Reverse(), Search(mailbox, "common"));
     }
@@ -382,5 +388,13 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
         }
 
         public Task<bool> ExistsAsync(BlobId id, CancellationToken cancellationToken = default) => inner.ExistsAsync(id, cancellationToken);
+
+        public ConcurrentBag<BlobId> Deleted { get; } = [];
+
+        public Task<bool> DeleteAsync(BlobId id, CancellationToken cancellationToken = default)
+        {
+            Deleted.Add(id);
+            return inner.DeleteAsync(id, cancellationToken);
+        }
     }
 }

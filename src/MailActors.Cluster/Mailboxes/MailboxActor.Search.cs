@@ -35,7 +35,7 @@ public sealed partial class MailboxActor : IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed record BodiesRead(Dictionary<long, string> Texts, int Failed);
-    private sealed record SegmentsLoaded(List<(SearchSegmentRef Ref, MessageIndex Index)> Segments, Exception? Error);
+    private sealed record SegmentsLoaded(List<(SearchSegmentRef Ref, MessageIndex? Index, Exception? Error)> Segments);
     private sealed record SegmentWritten(MailboxSearchIndex.Segment Segment, SearchSegmentRef? Ref, Exception? Error);
     private sealed record SegmentsMerged(IReadOnlyList<MailboxSearchIndex.Segment> Run, SearchSegmentRef? Ref, MessageIndex? Index, Exception? Error);
     private sealed class RetryFlush
@@ -173,7 +173,7 @@ public sealed partial class MailboxActor : IWithTimers
         foreach (var (id, text) in _toIndex)
         {
             if (text is not null) continue;
-            if (_state.SummaryOf(id) is { } m) batch.Add((id, m.Metadata.Blob));
+            if (_state.BlobOf(id) is { } blob) batch.Add((id, blob));
             if (batch.Count == FetchBatch) break;
         }
         _fetching = true;
@@ -191,10 +191,12 @@ public sealed partial class MailboxActor : IWithTimers
                 await using var stream = await blobs.OpenReadAsync(item.Blob, ct);
                 texts[item.Id] = await MessageParser.BodyTextAsync(stream, ct);
             }
-            catch (Exception e) when (e is IOException or BlobCorruptedException or InvalidDataException or UnauthorizedAccessException)
+            catch (Exception)
             {
+                // Missing or corrupt blob, or MIME that breaks the parser: headers stay searchable,
+                // and nothing may leave the queue waiting for an answer that never comes.
                 Interlocked.Increment(ref failed);
-                texts[item.Id] = ""; // headers stay searchable; the body can't be read
+                texts[item.Id] = "";
             }
         });
         return new BodiesRead(new Dictionary<long, string>(texts), failed);
@@ -207,7 +209,7 @@ public sealed partial class MailboxActor : IWithTimers
         for (var node = _toIndex.First; node is not null; node = node.Next)
         {
             if (node.Value.Text is null && read.Texts.TryGetValue(node.Value.Id, out var text)) node.Value = (node.Value.Id, text);
-            else if (node.Value.Text is null && _state.SummaryOf(node.Value.Id) is null) node.Value = (node.Value.Id, ""); // deleted meanwhile
+            else if (node.Value.Text is null && _state.BlobOf(node.Value.Id) is null) node.Value = (node.Value.Id, ""); // deleted meanwhile
         }
         DrainIndexQueue();
     }
@@ -224,38 +226,47 @@ public sealed partial class MailboxActor : IWithTimers
         }
         _loading = true;
         var refs = _search.Unloaded;
+        var owner = _mailbox;
         Task.Run(async () =>
         {
-            var loaded = new List<(SearchSegmentRef, MessageIndex)>();
-            try
+            // Two at a time: decoding is CPU-bound and a big mailbox has a dozen or more segments.
+            var loaded = new System.Collections.Concurrent.ConcurrentBag<(SearchSegmentRef, MessageIndex?, Exception?)>();
+            await Parallel.ForEachAsync(refs, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (r, _) =>
             {
-                foreach (var r in refs) loaded.Add((r, await ReadSegmentAsync(blobs, r)));
-                return new SegmentsLoaded(loaded, null);
-            }
-            catch (Exception e)
-            {
-                return new SegmentsLoaded(loaded, e);
-            }
+                try
+                {
+                    loaded.Add((r, await ReadSegmentAsync(blobs, owner, r), null));
+                }
+                catch (Exception e)
+                {
+                    loaded.Add((r, null, e));
+                }
+            });
+            return new SegmentsLoaded(loaded.ToList());
         }).PipeTo(Self);
     }
 
-    private static async Task<MessageIndex> ReadSegmentAsync(IBlobStore blobs, SearchSegmentRef segment)
+    private static async Task<MessageIndex> ReadSegmentAsync(IBlobStore blobs, MailboxId owner, SearchSegmentRef segment)
     {
         await using var stream = await blobs.OpenReadAsync(segment.Blob);
-        using var buffer = new MemoryStream((int)Math.Min(segment.Bytes, int.MaxValue));
+        using var buffer = new MemoryStream((int)Math.Min(segment.Bytes + 512, int.MaxValue));
         await stream.CopyToAsync(buffer);
-        return MessageIndex.Deserialize(buffer.ToArray());
+        return SearchSegmentFile.Read(owner, buffer.ToArray());
     }
 
     private void OnSegmentsLoaded(SegmentsLoaded loaded)
     {
         _loading = false;
-        foreach (var (r, index) in loaded.Segments) _search.Loaded(r, index);
-        if (loaded.Error is not null)
+        foreach (var (r, index, error) in loaded.Segments)
         {
-            _log.Error(loaded.Error, "{0}: a search index segment could not be loaded", _mailbox);
-            FailWaitingSearches("the search index could not be loaded");
-            return;
+            if (index is not null) _search.Loaded(r, index);
+            // A segment merged away (and deleted) while it loaded is no loss: the next load takes the merged one.
+            else if (_search.Unloaded.Contains(r))
+            {
+                _log.Error(error, "{0}: search index segment {1} could not be loaded", _mailbox, r.Blob);
+                FailWaitingSearches("the search index could not be loaded");
+                return;
+            }
         }
         if (!_search.IsLoaded) LoadSegments(); // a merge replaced a segment meanwhile
         ReleaseWaitingSearches();
@@ -273,11 +284,12 @@ public sealed partial class MailboxActor : IWithTimers
             return;
         }
         _writing = segment;
+        var owner = _mailbox;
         Task.Run(async () =>
         {
             try
             {
-                var bytes = segment.Index!.Serialize();
+                var bytes = SearchSegmentFile.Write(owner, segment.Index!);
                 var stored = await blobs.PutAsync(new MemoryStream(bytes, writable: false));
                 return new SegmentWritten(segment, new SearchSegmentRef(stored.Id, segment.MinId, segment.MaxId, segment.Count, bytes.Length), null);
             }
@@ -294,9 +306,9 @@ public sealed partial class MailboxActor : IWithTimers
         if (written.Ref is null)
         {
             _log.Warning(written.Error, "{0}: writing a search index segment failed; retrying in 30 s", _mailbox);
-            if (_stopping) Self.Tell(StopMailbox.Instance); // the tail is re-read from bodies next time
+            // Stopping: go anyway (the next start re-reads those bodies); otherwise try again later.
+            if (_stopping) Self.Tell(StopMailbox.Instance);
             else Timers.StartSingleTimer(nameof(RetryFlush), RetryFlush.Instance, TimeSpan.FromSeconds(30));
-            _stopping = false;
             return;
         }
         _search.Written(written.Segment, written.Ref);
@@ -315,14 +327,15 @@ public sealed partial class MailboxActor : IWithTimers
         var live = _state.LiveIdsBetween(run[0].MinId, run[^1].MaxId);
         var keepLoaded = run.All(s => s.Index is not null);
         var parts = run.Select(s => (s.Ref!, s.Index)).ToList();
+        var owner = _mailbox;
         Task.Run(async () =>
         {
             try
             {
                 var indexes = new List<MessageIndex>();
-                foreach (var (r, index) in parts) indexes.Add(index ?? await ReadSegmentAsync(blobs, r));
+                foreach (var (r, index) in parts) indexes.Add(index ?? await ReadSegmentAsync(blobs, owner, r));
                 var merged = MessageIndex.Merge(indexes, live.Contains);
-                var bytes = merged.Serialize();
+                var bytes = SearchSegmentFile.Write(owner, merged);
                 var stored = await blobs.PutAsync(new MemoryStream(bytes, writable: false));
                 // The run's whole range: every id in it that is not in the result was deleted.
                 var result = new SearchSegmentRef(stored.Id, run[0].MinId, run[^1].MaxId, merged.Count, bytes.Length);
@@ -345,7 +358,8 @@ public sealed partial class MailboxActor : IWithTimers
             return;
         }
         _search.Merged(merged.Run, merged.Ref, merged.Index);
-        PersistSegmentList();
+        var replaced = merged.Run.Select(s => s.Ref!.Blob).Where(b => b != merged.Ref.Blob).ToList();
+        PersistSegmentList(() => DeleteSegmentBlobs(replaced));
         UnloadIfIdle();
         MergeSegments();
     }
@@ -359,13 +373,45 @@ public sealed partial class MailboxActor : IWithTimers
         if (!_searchedRecently && _waitingSearches.Count == 0 && !_loading) _search.Unload();
     }
 
-    /// <summary>Journals the written segments, so recovery finds them (and needs no message body for them).</summary>
-    private void PersistSegmentList()
+    /// <summary>
+    /// Journals the written segments, so recovery finds them (and needs no message body for them);
+    /// <paramref name="whenDurable"/> runs once the journal has the new list.
+    /// </summary>
+    private void PersistSegmentList(Action? whenDurable = null)
     {
         var e = new SearchSegmentsChanged(_search.WrittenRefs);
         _state.Apply(e);
         _pending++;
         _eventsSinceSnapshot++;
-        PersistAsync(e, _ => _pending--);
+        PersistAsync(e, _ =>
+        {
+            _pending--;
+            whenDurable?.Invoke();
+        });
+    }
+
+    /// <summary>
+    /// Deletes segments a merge replaced — only after the journal no longer names them, so a
+    /// recovery never looks for one. A delete lost to a crash leaves garbage, never a hole.
+    /// </summary>
+    private void DeleteSegmentBlobs(IReadOnlyList<BlobId> replaced)
+    {
+        if (_blobs is not { } blobs || replaced.Count == 0) return;
+        var log = _log;
+        var mailbox = _mailbox;
+        _ = Task.Run(async () =>
+        {
+            foreach (var blob in replaced)
+            {
+                try
+                {
+                    await blobs.DeleteAsync(blob);
+                }
+                catch (Exception e)
+                {
+                    log.Warning(e, "{0}: could not delete replaced search segment {1}", mailbox, blob);
+                }
+            }
+        });
     }
 }

@@ -176,6 +176,15 @@ public sealed class FileBlobStore : IBlobStore
         return Task.FromResult(File.Exists(PathFor(id)));
     }
 
+    public Task<bool> DeleteAsync(BlobId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var path = PathFor(id);
+        if (!File.Exists(path)) return Task.FromResult(false);
+        File.Delete(path); // no directory fsync: a delete lost in a crash only leaves garbage behind
+        return Task.FromResult(true);
+    }
+
     private string PathFor(BlobId id)
     {
         var hex = id.ToString();

@@ -24,6 +24,13 @@ public interface IBlobStore
     Task<Stream> OpenReadAsync(BlobId id, CancellationToken cancellationToken = default);
 
     Task<bool> ExistsAsync(BlobId id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes a blob; false if it wasn't there. Content addressing means every holder of the
+    /// same bytes shares one blob, so only content nobody else can have (a mailbox's own index
+    /// segments) may be deleted this way.
+    /// </summary>
+    Task<bool> DeleteAsync(BlobId id, CancellationToken cancellationToken = default);
 }
 
 /// <param name="Id">SHA-256 of the content.</param>
