@@ -73,7 +73,7 @@ public static class SearchBench
     /// </summary>
     private sealed record ColdStart(double RecoveryMs, double FirstSearchMs, double SecondSearchMs, SearchStatsReply Stats, long SegmentFileBytes);
 
-    public static async Task<string> RunAsync(string workDir, IReadOnlyList<int> sizes)
+    public static async Task<string> RunAsync(string workDir, IReadOnlyList<int> sizes, bool withDovecot = true)
     {
         // stdout is the report: Akka's standard-out logger writes to stderr while the nodes run.
         var stdout = Console.Out;
@@ -81,7 +81,7 @@ public static class SearchBench
         try
         {
             var sections = new List<string>();
-            foreach (var n in sizes) sections.Add(await RunSizeAsync(workDir, n));
+            foreach (var n in sizes) sections.Add(await RunSizeAsync(workDir, n, withDovecot));
             return string.Join("\n\n", sections);
         }
         finally
@@ -90,7 +90,7 @@ public static class SearchBench
         }
     }
 
-    private static async Task<string> RunSizeAsync(string workDir, int n)
+    private static async Task<string> RunSizeAsync(string workDir, int n, bool withDovecot)
     {
         var dir = Path.Combine(workDir, $"search-{n}-{Guid.NewGuid():N}"[..24]);
         var mailRoot = Path.Combine(dir, "maildirs");
@@ -107,7 +107,7 @@ public static class SearchBench
             Progress(n, "standalone MessageIndex");
             figures = await StandaloneIndexAsync(corpus, figures);
 
-            string? skipped = DovecotImap.MissingReason();
+            string? skipped = withDovecot ? DovecotImap.MissingReason() : "skipped (--no-dovecot)";
             DovecotResult? imap = null;
             if (skipped is null)
             {
