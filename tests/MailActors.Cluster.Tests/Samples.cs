@@ -49,8 +49,7 @@ internal static class Samples
         return
         [
             new RegisterMailbox(Alice, "hash", "Alice", 1000),
-            new DeliverMessage(Alice, "d-1", Meta(), "f1", MessageFlags.Seen),
-            new DeliverMessage(Alice, "d-2", Meta(), BodyText: "Hello Bob,\nthe quarterly report — ünïcødé ✓"),
+            new DeliverMessage(Alice, "d-1", Meta(), "f1", MessageFlags.Seen, "Hello Bob,\nthe quarterly report — ünïcødé ✓"),
             new CreateFolder(Alice, "Work"),
             new RenameFolder(Alice, "f1", "Jobs"),
             new DeleteFolder(Alice, "f1"),
