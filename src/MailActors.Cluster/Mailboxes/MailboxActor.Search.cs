@@ -22,8 +22,9 @@ public sealed partial class MailboxActor : IWithTimers
 
     private readonly IBlobStore? _blobs;
     private readonly MailboxSearchIndex _search;
-    // Mail to index, ascending ids; Text null = body still to be read from the blob store.
-    private readonly LinkedList<(long Id, string? Text)> _toIndex = new();
+    // Mail to index, ascending ids; Text null = body still to be read from the blob store;
+    // Meta = the delivery's metadata when at hand (saves unpacking it from the state).
+    private readonly LinkedList<(long Id, string? Text, MessageMetadata? Meta)> _toIndex = new();
     private readonly List<(object Query, IActorRef Sender)> _waitingSearches = [];
     private bool _fetching;
     private bool _loading;
@@ -54,7 +55,7 @@ public sealed partial class MailboxActor : IWithTimers
     private void RecoverSearch()
     {
         _search.Restore(_state.SearchSegments);
-        foreach (var (id, _) in _state.MessagesAbove(_search.IndexedThrough)) _toIndex.AddLast((id, null));
+        foreach (var (id, _) in _state.MessagesAbove(_search.IndexedThrough)) _toIndex.AddLast((id, null, null));
         if (_toIndex.Count > 0) _log.Info("{0}: {1} messages are not in a written index segment; reading their bodies", _mailbox, _toIndex.Count);
         DrainIndexQueue();
     }
@@ -63,7 +64,7 @@ public sealed partial class MailboxActor : IWithTimers
     {
         foreach (var e in events)
             if (e is MessageDelivered d)
-                _toIndex.AddLast((d.MessageId, (command as DeliverMessage)?.BodyText));
+                _toIndex.AddLast((d.MessageId, (command as DeliverMessage)?.BodyText, d.Metadata));
         DrainIndexQueue();
     }
 
@@ -156,9 +157,12 @@ public sealed partial class MailboxActor : IWithTimers
         while (_toIndex.First is { } head && (head.Value.Text is not null || _blobs is null))
         {
             _toIndex.RemoveFirst();
-            var (id, text) = head.Value;
+            var (id, text, meta) = head.Value;
             if (id <= _search.LastId) continue; // already indexed (cannot happen by construction; never index twice)
-            if (_state.IndexedMessageOf(id, text ?? "") is { } document) _search.Add(id, document);
+            var document = meta is not null && _state.BlobOf(id) is not null
+                ? MailboxState.IndexedMessageOf(meta, text ?? "")
+                : _state.IndexedMessageOf(id, text ?? "");
+            if (document is not null) _search.Add(id, document);
         }
         if (_toIndex.Count > 0) ReadBodies();
         WriteSegments();
@@ -170,7 +174,7 @@ public sealed partial class MailboxActor : IWithTimers
     {
         if (_fetching || _blobs is not { } blobs) return;
         var batch = new List<(long Id, BlobId Blob)>();
-        foreach (var (id, text) in _toIndex)
+        foreach (var (id, text, _) in _toIndex)
         {
             if (text is not null) continue;
             if (_state.BlobOf(id) is { } blob) batch.Add((id, blob));
@@ -208,8 +212,8 @@ public sealed partial class MailboxActor : IWithTimers
         if (read.Failed > 0) _log.Warning("{0}: {1} message bodies could not be read for the search index; only their headers are indexed", _mailbox, read.Failed);
         for (var node = _toIndex.First; node is not null; node = node.Next)
         {
-            if (node.Value.Text is null && read.Texts.TryGetValue(node.Value.Id, out var text)) node.Value = (node.Value.Id, text);
-            else if (node.Value.Text is null && _state.BlobOf(node.Value.Id) is null) node.Value = (node.Value.Id, ""); // deleted meanwhile
+            if (node.Value.Text is null && read.Texts.TryGetValue(node.Value.Id, out var text)) node.Value = node.Value with { Text = text };
+            else if (node.Value.Text is null && _state.BlobOf(node.Value.Id) is null) node.Value = node.Value with { Text = "" }; // deleted meanwhile
         }
         DrainIndexQueue();
     }

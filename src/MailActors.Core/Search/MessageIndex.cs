@@ -69,6 +69,10 @@ public sealed partial class MessageIndex
     public void Freeze()
     {
         Compact();
+        _slots.Clear();
+        _slots.TrimExcess();
+        _slotTerms.Clear();
+        _slotPositions.Clear();
         foreach (var field in _fields) field.Freeze();
         _all.TrimExcess();
         _bytes = FixedBytes;
@@ -206,30 +210,45 @@ public sealed partial class MessageIndex
         return results;
     }
 
+    // Scratch for IndexField, reused from message to message (the index has one writer): a
+    // message's distinct terms in first-seen order and each one's positions.
+    private readonly Dictionary<string, int> _slots = new(StringComparer.Ordinal);
+    private readonly List<string> _slotTerms = [];
+    private readonly List<List<int>> _slotPositions = [];
+
     private void IndexField(int field, IEnumerable<string> values, bool addresses, long id)
     {
-        var terms = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        _slots.Clear();
+        _slotTerms.Clear();
         var position = 0;
         foreach (var value in values)
         {
-            foreach (var term in Tokenizer.Terms(value))
-            {
-                if (!terms.TryGetValue(term, out var positions)) terms.Add(term, positions = []);
-                positions.Add(position++);
-            }
+            foreach (var term in Tokenizer.Terms(value)) Slot(term).Add(position++);
             position++; // a gap: phrases don't run from one value into the next
             if (!addresses) continue;
-            foreach (var term in Tokenizer.AddressTerms(value)) terms.TryAdd(term, []);
+            foreach (var term in Tokenizer.AddressTerms(value)) Slot(term);
         }
 
         var index = _fields[field];
-        foreach (var (term, positions) in terms)
+        for (var i = 0; i < _slotTerms.Count; i++)
         {
-            var list = index.GetOrAdd(term, ref _bytes);
+            var list = index.GetOrAdd(_slotTerms[i], ref _bytes);
             var before = list.ApproximateBytes;
-            list.Add(id, CollectionsMarshal.AsSpan(positions));
+            list.Add(id, CollectionsMarshal.AsSpan(_slotPositions[i]));
             _bytes += list.ApproximateBytes - before;
         }
+    }
+
+    private List<int> Slot(string term)
+    {
+        if (_slots.TryGetValue(term, out var slot)) return _slotPositions[slot];
+        slot = _slotTerms.Count;
+        _slots.Add(term, slot);
+        _slotTerms.Add(term);
+        if (slot == _slotPositions.Count) _slotPositions.Add([]);
+        var positions = _slotPositions[slot];
+        positions.Clear();
+        return positions;
     }
 
     /// <summary>Messages matching in any of the fields (never null: no field, no match).</summary>
