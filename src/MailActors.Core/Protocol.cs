@@ -146,9 +146,10 @@ public sealed record EventCursorReply(long SeqNr) : IMailboxReply;
 /// <summary>
 /// <paramref name="Messages"/> indexed, in <paramref name="Segments"/> written segments plus memory;
 /// <paramref name="MemoryBytes"/> held now (segments load on the first search);
-/// <paramref name="DiskBytes"/> of written segments (serialized, before blob compression).
+/// <paramref name="DiskBytes"/> of written segments (serialized, before blob compression);
+/// <paramref name="Busy"/>: a segment write, merge or body read is in flight.
 /// </summary>
-public sealed record SearchStatsReply(int Messages, int Segments, long MemoryBytes, long DiskBytes) : IMailboxReply;
+public sealed record SearchStatsReply(int Messages, int Segments, long MemoryBytes, long DiskBytes, bool Busy = false) : IMailboxReply;
 
 public sealed record SessionInfo(string SessionHash, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string Client) : IMailboxReply;
 

@@ -225,7 +225,9 @@ public sealed class MailboxSearchTests : Akka.TestKit.Xunit2.TestKit, IDisposabl
         AwaitAssert(() =>
         {
             mailbox.Tell(new GetSearchStats(Alice));
-            Assert.InRange(ExpectMsg<SearchStatsReply>().Segments, 1, 2);
+            var stats = ExpectMsg<SearchStatsReply>();
+            Assert.InRange(stats.Segments, 1, 2);
+            Assert.False(stats.Busy);
         }, TimeSpan.FromSeconds(10));
         Assert.Equal(sent.Skip(2).Select(s => s.Id).Reverse(), Search(mailbox, "common"));
         // The segments a merge replaced are deleted once the journal names the merged one; no message blob is.

@@ -76,7 +76,7 @@ internal static class Samples
             new MessagesUpdatedReply([1, 2], [3]),
             new SessionInfo(SessionHash, At, At.AddDays(30), "curl/8.5"),
             new EventCursorReply(12345),
-            new SearchStatsReply(100_000, 3, 123_456_789, 98_765_432),
+            new SearchStatsReply(100_000, 3, 123_456_789, 98_765_432, Busy: true),
             Done.Instance,
             registered,
             new MessageDelivered("d-1", 7, "inbox", 3, DateTimeOffset.UnixEpoch.AddDays(20000), MessageFlags.None, Meta()),

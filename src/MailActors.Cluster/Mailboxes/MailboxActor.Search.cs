@@ -86,7 +86,8 @@ public sealed partial class MailboxActor : IWithTimers
                 UnloadIfIdle();
                 return true;
             case GetSearchStats:
-                ReplyAfterPendingWrites(new SearchStatsReply(_search.Count, _search.WrittenRefs.Count, _search.MemoryBytes, _search.DiskBytes));
+                ReplyAfterPendingWrites(new SearchStatsReply(_search.Count, _search.WrittenRefs.Count, _search.MemoryBytes, _search.DiskBytes,
+                    Busy: _writing is not null || _merging is not null || _toIndex.Count > 0));
                 return true;
             case BodiesRead read:
                 OnBodiesRead(read);
