@@ -122,17 +122,23 @@ public static class MessageParser
 
     private const int SnippetSourceChars = 2 * 1024; // 8 KB of UTF-8, as before
 
-    /// <summary>The start of a text part (about <paramref name="chars"/> characters), transfer-decoded and charset-decoded.</summary>
+    /// <summary>
+    /// The start of a text part, transfer-decoded and charset-decoded: at most
+    /// <paramref name="chars"/> characters (8× that of HTML, whose markup is dropped later).
+    /// Read in small chunks, so a short part costs a short buffer, not one sized for the limit.
+    /// </summary>
     private static string Head(TextPart part, int chars)
     {
         if (part.Content is null) return "";
-        // UTF-8 takes up to 4 bytes a character; reading 4x then cutting keeps multi-byte text whole.
-        var buffer = new byte[Math.Min(chars, 1 << 20) * (part.IsHtml ? 8 : 4)];
+        var limit = part.IsHtml ? 8 * chars : chars;
         using var decoded = part.Content.Open();
-        var read = decoded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-        var encoding = part.ContentType.CharsetEncoding ?? Encoding.UTF8;
-        var text = encoding.GetString(buffer, 0, read);
-        return text.Length > (part.IsHtml ? 8 * chars : chars) ? text[..(part.IsHtml ? 8 * chars : chars)] : text;
+        using var reader = new StreamReader(decoded, part.ContentType.CharsetEncoding ?? Encoding.UTF8, detectEncodingFromByteOrderMarks: false);
+        var text = new StringBuilder();
+        Span<char> chunk = stackalloc char[1024];
+        int read;
+        while (text.Length < limit && (read = reader.Read(chunk[..Math.Min(chunk.Length, limit - text.Length)])) > 0)
+            text.Append(chunk[..read]);
+        return text.ToString();
     }
 
     private static string HtmlText(string html, int maxChars)
