@@ -55,7 +55,7 @@ public sealed partial class MailboxState
         w.Write7BitEncodedInt(SearchSegments.Count);
         foreach (var s in SearchSegments)
         {
-            w.Write(s.Blob.A); w.Write(s.Blob.B); w.Write(s.Blob.C); w.Write(s.Blob.D);
+            WriteBlob(w, s.Blob);
             w.Write(s.MinId);
             w.Write(s.MaxId);
             w.Write(s.Count);
@@ -68,7 +68,7 @@ public sealed partial class MailboxState
         var count = r.Read7BitEncodedInt();
         var segments = new List<SearchSegmentRef>(count);
         for (var i = 0; i < count; i++)
-            segments.Add(new SearchSegmentRef(new BlobId(r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64()),
+            segments.Add(new SearchSegmentRef(ReadBlob(r),
                 r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64()));
         SearchSegments = segments;
     }

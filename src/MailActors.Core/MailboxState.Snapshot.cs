@@ -76,7 +76,7 @@ public sealed partial class MailboxState
                 w.Write((byte)m.Flags);
                 w.Write(m.ReceivedAtMs);
                 w.Write(m.ModSeq);
-                w.Write(m.Blob.A); w.Write(m.Blob.B); w.Write(m.Blob.C); w.Write(m.Blob.D);
+                WriteBlob(w, m.Blob);
                 w.Write(m.Size);
                 w.Write(m.DateMs);
                 w.Write7BitEncodedInt(strings[m.From]);
@@ -108,6 +108,13 @@ public sealed partial class MailboxState
         }
         return new MailboxSnapshot(buffer.ToArray());
     }
+
+    private static void WriteBlob(BinaryWriter w, BlobId blob)
+    {
+        w.Write(blob.A); w.Write(blob.B); w.Write(blob.C); w.Write(blob.D);
+    }
+
+    private static BlobId ReadBlob(BinaryReader r) => new(r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64());
 
     public static MailboxState FromSnapshot(MailboxSnapshot snapshot)
     {
@@ -151,7 +158,7 @@ public sealed partial class MailboxState
                 Flags = (MessageFlags)r.ReadByte(),
                 ReceivedAtMs = r.ReadInt64(),
                 ModSeq = r.ReadUInt64(),
-                Blob = new BlobId(r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64()),
+                Blob = ReadBlob(r),
                 Size = r.ReadInt64(),
                 DateMs = r.ReadInt64(),
                 From = strings[r.Read7BitEncodedInt()],
