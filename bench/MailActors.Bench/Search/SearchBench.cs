@@ -182,7 +182,7 @@ public static class SearchBench
                 BlobWriteResult blob;
                 await using (var file = OpenRead(m.Path)) blob = await blobs.PutAsync(file, ct);
                 messageBlobs[blob.Id] = true;
-                var (metadata, text) = await ParseAsync(m.Path, blob.Id, blob.Size, ct);
+                var (metadata, text) = await MessageParser.ParseWithBodyTextAsync(m.Path, blob.Id, blob.Size, ct); // as the SMTP edge does
                 await client.DeliverAsync(SearchCorpus.User, $"search-bench-{m.Index}", metadata, folderId: null, m.Flags, bodyText: text, ct: ct);
             });
             delivery.Stop();
@@ -311,7 +311,7 @@ public static class SearchBench
         var addTicks = 0L;
         foreach (var m in corpus.Messages)
         {
-            var (metadata, text) = await ParseAsync(m.Path, blob, m.Size, CancellationToken.None);
+            var (metadata, text) = await MessageParser.ParseWithBodyTextAsync(m.Path, blob, m.Size);
             var indexed = MailboxState.IndexedMessageOf(metadata, text); // what the mailbox actor indexes
             var started = Stopwatch.GetTimestamp();
             index.Add(m.Index + 1, indexed);
@@ -329,13 +329,6 @@ public static class SearchBench
             SerializedBytes = bytes.Length,
             SerializeTime = serialize.Elapsed,
         };
-    }
-
-    private static async Task<(MessageMetadata Metadata, string BodyText)> ParseAsync(string path, BlobId blob, long size, CancellationToken ct)
-    {
-        await using var stream = OpenRead(path);
-        using var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, ct);
-        return (MessageParser.FromMime(message, blob, size), MessageParser.BodyText(message));
     }
 
     private static FileStream OpenRead(string path) =>
